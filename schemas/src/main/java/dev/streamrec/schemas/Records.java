@@ -1,0 +1,32 @@
+package dev.streamrec.schemas;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecordBase;
+
+import dev.streamrec.avro.DeadLetter;
+import dev.streamrec.avro.EnrichedAction;
+import dev.streamrec.avro.Impression;
+import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.ItemProfile;
+import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.TrainingExample;
+import dev.streamrec.avro.UserAction;
+import dev.streamrec.avro.UserFeatures;
+
+/** Every top-level record the project writes to a topic or keeps in state: the set the compatibility check guards. */
+public final class Records {
+    public static final List<Class<? extends SpecificRecordBase>> ALL = List.of(
+            UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
+            RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class);
+
+    private Records() {}
+
+    public static List<Schema> topLevelSchemas() {
+        return ALL.stream().map(c -> SpecificData.get().getSchema(c)).collect(Collectors.toList());
+    }
+}
