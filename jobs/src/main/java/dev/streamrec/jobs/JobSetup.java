@@ -1,0 +1,63 @@
+package dev.streamrec.jobs;
+
+import java.time.Duration;
+
+import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import dev.streamrec.jobs.config.CommonOptions;
+import dev.streamrec.jobs.config.JobConfig;
+
+/** Environment settings every job runs with, and the job entry point used by each job's main. */
+public final class JobSetup {
+    private JobSetup() {}
+
+    public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+        Configuration conf = new Configuration();
+        // Any accidental Kryo use (state or network) fails at job build time instead of silently blocking evolution.
+        conf.setString("pipeline.generic-types", "false");
+        conf.setString("state.backend.type", config.get(CommonOptions.STATE_BACKEND));
+        conf.setString("execution.checkpointing.incremental", "true");
+        env.configure(conf);
+        env.enableCheckpointing(config.getLong(CommonOptions.CHECKPOINT_INTERVAL_MS), CheckpointingMode.EXACTLY_ONCE);
+        env.setMaxParallelism(config.getInt(CommonOptions.MAX_PARALLELISM));
+        int parallelism = config.getInt(CommonOptions.PARALLELISM);
+        if (parallelism > 0) {
+            env.setParallelism(parallelism);
+        }
+    }
+
+    /** Event-time watermarks with the configured bounded out-of-orderness and idleness. */
+    public static <T> WatermarkStrategy<T> watermarks(JobConfig config, SerializableTimestampAssigner<T> eventTime) {
+        return WatermarkStrategy.<T>forBoundedOutOfOrderness(
+                        Duration.ofMillis(config.getLong(CommonOptions.OUT_OF_ORDERNESS_MS)))
+                .withTimestampAssigner(eventTime)
+                .withIdleness(Duration.ofMillis(config.getLong(CommonOptions.IDLENESS_MS)));
+    }
+
+    /** Builds and submits a job on the given environment without waiting for it to finish. */
+    public static JobClient submit(PipelineJob job, StreamExecutionEnvironment env, JobConfig config) throws Exception {
+        configure(env, config);
+        job.define(env, config);
+        return env.executeAsync(job.name());
+    }
+
+    /** What a job's {@code main} calls: parse options (or print --help), build the graph, run it. */
+    public static void main(PipelineJob job, String[] args) throws Exception {
+        JobConfig config;
+        try {
+            config = job.parseConfig(args);
+        } catch (JobConfig.HelpRequested help) {
+            System.out.println(help.getMessage());
+            return;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        configure(env, config);
+        job.define(env, config);
+        env.execute(job.name());
+    }
+}

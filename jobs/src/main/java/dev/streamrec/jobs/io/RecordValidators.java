@@ -1,0 +1,39 @@
+package dev.streamrec.jobs.io;
+
+import dev.streamrec.avro.ActionType;
+import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.ItemStatus;
+import dev.streamrec.avro.UserAction;
+import dev.streamrec.jobs.config.CommonOptions;
+import dev.streamrec.jobs.config.JobConfig;
+
+/** Validation of the input records shared by several jobs (the bad-input policy in one place). */
+public final class RecordValidators {
+    private RecordValidators() {}
+
+    public static EventTimeSkew skew(JobConfig config) {
+        return new EventTimeSkew(config.getLong(CommonOptions.MAX_FUTURE_SKEW_MS), config.getLong(CommonOptions.MAX_PAST_SKEW_MS));
+    }
+
+    public static Validator<UserAction> userAction(EventTimeSkew skew) {
+        return (a, now) -> Checks.first(
+                Checks.id("eventId", a.getEventId()),
+                Checks.id("userId", a.getUserId()),
+                Checks.id("itemId", a.getItemId()),
+                a.getAction() == null || a.getAction() == ActionType.UNKNOWN
+                        ? new Rejection(Rejection.UNKNOWN_ENUM, "action is not one this job knows") : null,
+                Checks.finite("value", a.getValue()),
+                skew.check("eventTime", a.getEventTime(), now));
+    }
+
+    /** Items: ids, status, and for ACTIVE items a finite vector of the expected dimension. */
+    public static Validator<ItemEmbedding> itemEmbedding(int dimension, EventTimeSkew skew) {
+        return (e, now) -> Checks.first(
+                Checks.id("itemId", e.getItemId()),
+                Checks.id("modelVersion", e.getModelVersion()),
+                e.getStatus() == null || e.getStatus() == ItemStatus.UNKNOWN
+                        ? new Rejection(Rejection.UNKNOWN_ENUM, "status is not one this job knows") : null,
+                e.getStatus() == ItemStatus.ACTIVE ? Checks.vector("vector", e.getVector(), dimension) : null,
+                skew.check("eventTime", e.getEventTime(), now));
+    }
+}
