@@ -99,7 +99,7 @@ public class FeatureJob implements PipelineJob {
 
         DataStream<DeadLetter> deadLetters = decodedActions.getSideOutput(DeadLetters.TAG)
                 .union(items.getSideOutput(DeadLetters.TAG), enriched.getSideOutput(DeadLetters.TAG));
-        deadLetters.sinkTo(KafkaIO.avroSink(config, Topic.DEAD_LETTERS, DeadLetter.class, DeadLetter::getJob, "dead-letters"))
+        deadLetters.sinkTo(DeadLetters.sink(config))
                 .uid(Uids.DEAD_LETTER_SINK).name("dead-letters sink");
     }
 }

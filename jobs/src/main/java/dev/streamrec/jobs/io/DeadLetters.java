@@ -7,12 +7,14 @@ import java.util.Map;
 
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.OutputTag;
 
 import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.jobs.Topic;
+import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
 
 /**
@@ -49,8 +51,19 @@ public final class DeadLetters {
         return of(job, raw, rejection, now);
     }
 
-    public static String topicName(String prefix) {
-        return Topic.DEAD_LETTERS.name(prefix);
+    /** The dead-letter topic's sink, keyed by the source record's key (same guarantee as the job's output). */
+    public static KafkaSink<DeadLetter> sink(JobConfig config) {
+        return KafkaIO.avroSink(config, Topic.DEAD_LETTERS, DeadLetter.class, DeadLetters::sourceKey, "dead-letters");
+    }
+
+    static String sourceKey(DeadLetter d) {
+        if (d.getKey() == null) {
+            return null;
+        }
+        ByteBuffer key = d.getKey().duplicate();
+        byte[] bytes = new byte[key.remaining()];
+        key.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** Counts dead letters in a function's metric group, in total and per reason code. */
