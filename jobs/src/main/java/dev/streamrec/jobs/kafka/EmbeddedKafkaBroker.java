@@ -1,16 +1,20 @@
 package dev.streamrec.jobs.kafka;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -38,6 +42,8 @@ import org.apache.kafka.common.Uuid;
 public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(90);
+    /** System property with extra broker JVM options (whitespace separated), appended after all others. */
+    public static final String JVM_OPTS_PROPERTY = "streamrec.kafka.jvmOpts";
 
     private final Path dir;
     private final Path logFile;
@@ -49,11 +55,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Duration startupTime;
     private volatile boolean closed;
 
-    private EmbeddedKafkaBroker(int requestedPort, Map<String, String> overrides, Duration startupTimeout) throws IOException {
+    private EmbeddedKafkaBroker(Builder b) throws IOException {
         long t0 = System.nanoTime();
         this.dir = Files.createTempDirectory("embedded-kafka-");
         this.logFile = dir.resolve("broker.log");
-        this.port = requestedPort > 0 ? requestedPort : freePort();
+        this.port = b.port > 0 ? b.port : freePort();
         int cport;
         do {
             cport = freePort();
@@ -64,7 +70,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Path dataDir = Files.createDirectories(dir.resolve("data"));
         Path propsFile = dir.resolve("server.properties");
         Properties props = serverProperties(dataDir);
-        overrides.forEach(props::setProperty);
+        b.properties.forEach(props::setProperty);
         try (OutputStream out = Files.newOutputStream(propsFile)) {
             props.store(out, "EmbeddedKafkaBroker");
         }
@@ -83,15 +89,23 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
         // The class path can be long (hundreds of jars); pass it through an argument file rather than the command line.
         Path argFile = dir.resolve("jvm.args");
-        Files.writeString(argFile, "-cp \"" + escapeArgFile(System.getProperty("java.class.path")) + "\"\n",
-                StandardCharsets.UTF_8);
+        Files.writeString(argFile, "-cp \"" + escapeArgFile(absoluteClassPath()) + "\"\n", StandardCharsets.UTF_8);
 
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xms128m");
-        cmd.add("-Xmx768m");
+        cmd.add("-Xmx" + b.maxHeap);
         cmd.add("-XX:+UseG1GC");
+        if (b.fastStartup) {
+            // C1 only: about 2 s faster to start on a small machine, and it leaves the CPUs to the test JVM.
+            cmd.add("-XX:TieredStopAtLevel=1");
+        }
         cmd.add("-Djava.awt.headless=true");
+        cmd.addAll(b.jvmOptions);
+        String extra = System.getProperty(JVM_OPTS_PROPERTY, "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
         cmd.add("-Dlog4j2.configurationFile=" + log4jFile.toAbsolutePath());
         cmd.add("-Dlog4j.configurationFile=" + log4jFile.toAbsolutePath());
         cmd.add("-Dlog4j2.disableJmx=true");
@@ -105,11 +119,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()));
-        this.process = pb.start();
-        this.shutdownHook = new Thread(this::stopQuietly, "embedded-kafka-shutdown-" + port);
+        this.shutdownHook = new Thread(this::stopQuietly, "embedded-kafka-shutdown");
+        Process started;
+        try {
+            started = pb.start();
+        } catch (IOException e) {
+            deleteRecursively(dir);
+            throw e;
+        }
+        this.process = started;
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
-            awaitReady(startupTimeout);
+            awaitReady(b.startupTimeout);
         } catch (RuntimeException | Error e) {
             String tail = tail(dir.resolve("stdout.log"), 40) + "\n" + tail(logFile, 40);
             close();
@@ -120,20 +141,84 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** Starts a broker on a free port. */
     public static EmbeddedKafkaBroker start() {
-        return start(0);
+        return builder().start();
     }
 
     /** Starts a broker on {@code port} (0: a free port). */
     public static EmbeddedKafkaBroker start(int port) {
-        return start(port, Map.of());
+        return builder().port(port).start();
     }
 
     /** Starts a broker on {@code port} (0: a free port) with extra or overriding {@code server.properties} entries. */
-    public static EmbeddedKafkaBroker start(int port, Map<String, String> overrides) {
-        try {
-            return new EmbeddedKafkaBroker(port, overrides, DEFAULT_STARTUP_TIMEOUT);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    public static EmbeddedKafkaBroker start(int port, Map<String, String> serverProperties) {
+        return builder().port(port).properties(serverProperties).start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options for {@link EmbeddedKafkaBroker}. */
+    public static final class Builder {
+        private int port;
+        private final Map<String, String> properties = new LinkedHashMap<>();
+        private final List<String> jvmOptions = new ArrayList<>();
+        private String maxHeap = "768m";
+        private boolean fastStartup = true;
+        private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+
+        private Builder() {}
+
+        /** The client port (default 0: a free port). */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /** Adds or overrides one {@code server.properties} entry. */
+        public Builder property(String key, String value) {
+            properties.put(key, value);
+            return this;
+        }
+
+        public Builder properties(Map<String, String> serverProperties) {
+            properties.putAll(serverProperties);
+            return this;
+        }
+
+        /** An extra option for the broker JVM (after the defaults, so it can override them). */
+        public Builder jvmOption(String option) {
+            jvmOptions.add(option);
+            return this;
+        }
+
+        /** The broker JVM's {@code -Xmx} (default {@code 768m}). */
+        public Builder maxHeap(String maxHeap) {
+            this.maxHeap = maxHeap;
+            return this;
+        }
+
+        /**
+         * Whether the broker JVM runs with the C1 compiler only ({@code -XX:TieredStopAtLevel=1}; default true): faster
+         * start, lower peak throughput. Benchmarks that load the broker should turn it off.
+         */
+        public Builder fastStartup(boolean fastStartup) {
+            this.fastStartup = fastStartup;
+            return this;
+        }
+
+        public Builder startupTimeout(Duration startupTimeout) {
+            this.startupTimeout = startupTimeout;
+            return this;
+        }
+
+        /** Starts the broker and waits until it answers {@code describeCluster}. */
+        public EmbeddedKafkaBroker start() {
+            try {
+                return new EmbeddedKafkaBroker(this);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
@@ -245,34 +330,65 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         Properties admin = new Properties();
         admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-        admin.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
-        admin.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
+        admin.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        admin.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
         admin.put(AdminClientConfig.RECONNECT_BACKOFF_MS_CONFIG, "50");
         admin.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
         admin.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "50");
         Exception last = null;
+        // Load the admin client's classes while the broker boots ...
+        new AdminClientConfig(admin);
+        for (String c : new String[] {"org.apache.kafka.clients.admin.KafkaAdminClient",
+                "org.apache.kafka.clients.NetworkClient", "org.apache.kafka.common.network.Selector",
+                "org.apache.kafka.common.requests.DescribeClusterResponse"}) {
+            try {
+                Class.forName(c, true, EmbeddedKafkaBroker.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError ignored) {
+                // only a warm-up
+            }
+        }
+        // ... but connect only once the listener is up: an AdminClient polling a closed port logs a warning per attempt.
+        while (!portOpen()) {
+            checkAlive();
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("port " + port + " not open within " + timeout);
+            }
+            sleep(50);
+        }
         try (Admin client = Admin.create(admin)) {
             while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("broker process exited with code " + process.exitValue());
-                }
+                checkAlive();
                 try {
-                    var cluster = client.describeCluster(new DescribeClusterOptions().timeoutMs(2000));
-                    if (!cluster.nodes().get(3, TimeUnit.SECONDS).isEmpty()
-                            && cluster.controller().get(3, TimeUnit.SECONDS) != null) {
+                    var cluster = client.describeCluster(new DescribeClusterOptions().timeoutMs(5000));
+                    if (!cluster.nodes().get(6, TimeUnit.SECONDS).isEmpty()
+                            && cluster.controller().get(6, TimeUnit.SECONDS) != null) {
                         return;
                     }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", e);
                 } catch (Exception e) {
-                    if (e instanceof InterruptedException) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted", e);
-                    }
                     last = e;
                 }
                 sleep(100);
             }
         }
         throw new IllegalStateException("no describeCluster answer from " + bootstrapServers() + " within " + timeout, last);
+    }
+
+    private void checkAlive() {
+        if (!process.isAlive()) {
+            throw new IllegalStateException("broker process exited with code " + process.exitValue());
+        }
+    }
+
+    private boolean portOpen() {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(HOST, port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static void sleep(long ms) {
@@ -292,6 +408,24 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** This JVM's class path with every entry made absolute (the child runs in the temporary directory). */
+    private static String absoluteClassPath() {
+        StringBuilder sb = new StringBuilder();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(File.pathSeparatorChar);
+            }
+            // keep wildcard entries ("lib/*") as wildcards
+            sb.append(entry.endsWith("*")
+                    ? Path.of(entry.substring(0, entry.length() - 1)).toAbsolutePath() + File.separator + "*"
+                    : Path.of(entry).toAbsolutePath().toString());
+        }
+        return sb.toString();
     }
 
     private static String escapeArgFile(String s) {
@@ -338,9 +472,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             long parentPid = Long.parseLong(args[0]);
             String clusterId = args[1];
             String propsFile = args[2];
-            ProcessHandle.of(parentPid).ifPresentOrElse(
-                    parent -> parent.onExit().thenRun(() -> Runtime.getRuntime().halt(0)),
-                    () -> Runtime.getRuntime().halt(0));
+            // An orphaned broker (parent killed with SIGKILL, no shutdown hook ran) removes its directory and stops.
+            Path brokerDir = Path.of(propsFile).toAbsolutePath().getParent();
+            Runnable orphaned = () -> {
+                deleteRecursively(brokerDir);
+                Runtime.getRuntime().halt(0);
+            };
+            ProcessHandle.of(parentPid).ifPresentOrElse(parent -> parent.onExit().thenRun(orphaned), orphaned);
 
             int rc = kafka.tools.StorageTool$.MODULE$.execute(
                     new String[] {"format", "-t", clusterId, "-c", propsFile, "--ignore-formatted"}, System.out);

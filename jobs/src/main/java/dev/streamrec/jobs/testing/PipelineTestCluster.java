@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -16,6 +17,7 @@ import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.PipelineOptions;
@@ -23,6 +25,7 @@ import org.apache.flink.configuration.QueryableStateOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.queryablestate.client.QueryableStateClient;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.runtime.execution.ExecutionState;
@@ -106,7 +109,8 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
         checkpointDir = Files.createDirectories(tempDir.resolve("checkpoints"));
         savepointDir = Files.createDirectories(tempDir.resolve("savepoints"));
 
-        broker = EmbeddedKafkaBroker.start();
+        // The broker boots in its own JVM while the MiniCluster starts here.
+        CompletableFuture<EmbeddedKafkaBroker> brokerStart = CompletableFuture.supplyAsync(EmbeddedKafkaBroker::start);
 
         restPort = EmbeddedKafkaBroker.freePort();
         proxyPort = EmbeddedKafkaBroker.freePort();
@@ -134,6 +138,9 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.parse("256m"));
         conf.set(PipelineOptions.GENERIC_TYPES, false);
+        // Flink's own scratch space (RocksDB working directories, web uploads) inside the temp folder too.
+        conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(tempDir.resolve("tmp")).toString());
+        conf.set(WebOptions.TMP_DIR, Files.createDirectories(tempDir.resolve("web")).toString());
         this.configuration = conf;
 
         miniCluster = new MiniCluster(new MiniClusterConfiguration.Builder()
@@ -141,8 +148,16 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
                 .setNumTaskManagers(1)
                 .setNumSlotsPerTaskManager(slots)
                 .build());
-        miniCluster.start();
-        restPort = miniCluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+        try {
+            miniCluster.start();
+            restPort = miniCluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+        } finally {
+            try {
+                broker = brokerStart.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : e;
+            }
+        }
 
         queryableStateClient = new QueryableStateClient(HOST, proxyPort);
     }

@@ -3,6 +3,7 @@ package dev.streamrec.jobs.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -99,7 +100,8 @@ class PipelineTestClusterTest {
                 .hasValueSatisfying(name -> assertThat(name.toLowerCase()).contains("rocksdb"));
         String savepoint = CLUSTER.miniCluster()
                 .triggerSavepoint(jobId, null, false, SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
-        assertThat(savepoint).contains(CLUSTER.savepointDir().getFileName().toString());
+        Path savepointPath = Path.of(savepoint.replaceFirst("^file:", ""));
+        assertThat(savepointPath).startsWith(CLUSTER.savepointDir()).isDirectory();
 
         CLUSTER.cancelAllJobs();
         assertThat(job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()).isTrue();
