@@ -26,8 +26,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,6 +54,17 @@ class PipelineTestClusterTest {
         String topic = Topic.USER_ACTIONS.name(CLUSTER.topicPrefix());
         assertThat(TopicAdmin.listTopics(CLUSTER.bootstrapServers()))
                 .contains(topic, Topic.USER_FEATURES.name(CLUSTER.topicPrefix()));
+
+        try (Admin admin = TopicAdmin.admin(CLUSTER.bootstrapServers())) {
+            ConfigResource features = new ConfigResource(ConfigResource.Type.TOPIC, Topic.USER_FEATURES.name(CLUSTER.topicPrefix()));
+            ConfigResource actions = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            var configs = admin.describeConfigs(List.of(features, actions)).all().get(30, TimeUnit.SECONDS);
+            assertThat(configs.get(features).get("cleanup.policy").value()).isEqualTo("compact");
+            assertThat(configs.get(actions).get("cleanup.policy").value()).isEqualTo("delete");
+            assertThat(admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions())
+                    .hasSize(2);
+        }
+        CLUSTER.createPipelineTopics(2); // idempotent
 
         long t0 = 1_700_000_000_000L;
         try (KafkaTestIO io = new KafkaTestIO(CLUSTER.bootstrapServers())) {
