@@ -100,7 +100,13 @@ public final class UserFeatureMath {
 
     private static List<UserVector> updateVectors(List<UserVector> current, Map<String, List<Float>> itemVectors,
                                                   double w, long t, long newest, FeatureParams p) {
-        List<UserVector> out = new ArrayList<>(current);
+        List<UserVector> out = new ArrayList<>(current.size() + 1);
+        // Versions this item has no vector for keep their direction; their length is brought forward to `newest`,
+        // so every vector is stated as of the same time.
+        for (UserVector v : current) {
+            out.add(itemVectors.containsKey(v.getModelVersion()) || v.getAsOf() == newest ? v
+                    : new UserVector(v.getModelVersion(), v.getVector(), v.getMagnitude() * p.decay(newest - v.getAsOf()), newest));
+        }
         for (Map.Entry<String, List<Float>> iv : itemVectors.entrySet()) {
             int index = indexOf(out, iv.getKey());
             List<Float> x = iv.getValue();

@@ -65,7 +65,10 @@ class UserFeatureUpdaterTest {
             long eventTime = i % 5 == 4 ? t - r.nextInt(2 * (int) HOUR) : t;
             ActionType type = types[r.nextInt(types.length)];
             EnrichedAction e = enriched(action("u1", "i" + r.nextInt(30), type, 0.5 + r.nextInt(10) / 2.0, eventTime),
-                    "c" + r.nextInt(4), List.of("t" + r.nextInt(6)), Map.of("v1", vector(r.nextLong(), 8), "v2", vector(r.nextLong(), 4)));
+                    "c" + r.nextInt(4), List.of("t" + r.nextInt(6)),
+                    // Some items have no v2 vector yet: the user's v2 vector must still be stated as of the newest time.
+                    r.nextInt(3) == 0 ? Map.of("v1", vector(r.nextLong(), 8))
+                            : Map.of("v1", vector(r.nextLong(), 8), "v2", vector(r.nextLong(), 4)));
             applied.add(Fixtures.applied(e));
             last = apply(e);
         }

@@ -91,6 +91,37 @@ public final class TopicAdmin {
         return Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
     }
 
+    /**
+     * Waits until consumer group {@code groupId} has committed, on every partition of {@code topic}, the topic's end
+     * offset. A Flink Kafka source commits at checkpoints, so this means the job's state includes everything that
+     * was in the topic. Returns false if {@code timeout} passes first.
+     */
+    public static boolean awaitCommittedToEnd(String bootstrap, String groupId, String topic, java.time.Duration timeout)
+            throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = admin(bootstrap)) {
+            var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions();
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+            for (var p : partitions) {
+                latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
+                        org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+            var ends = admin.listOffsets(latest).all().get();
+            while (System.nanoTime() < deadline) {
+                var committed = admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
+                boolean done = ends.entrySet().stream().allMatch(e -> {
+                    var c = committed.get(e.getKey());
+                    return e.getValue().offset() == 0 || c != null && c.offset() >= e.getValue().offset();
+                });
+                if (done) {
+                    return true;
+                }
+                Thread.sleep(100);
+            }
+        }
+        return false;
+    }
+
     public static Admin admin(String bootstrap) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
