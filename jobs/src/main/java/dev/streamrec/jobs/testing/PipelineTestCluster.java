@@ -15,17 +15,8 @@ import java.util.stream.Stream;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.CoreOptions;
-import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.MemorySize;
-import org.apache.flink.configuration.PipelineOptions;
-import org.apache.flink.configuration.QueryableStateOptions;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.queryablestate.client.QueryableStateClient;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.runtime.execution.ExecutionState;
@@ -40,6 +31,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 import dev.streamrec.jobs.kafka.EmbeddedKafkaBroker;
 import dev.streamrec.jobs.kafka.TopicAdmin;
+import dev.streamrec.jobs.local.LocalFlinkCluster;
 
 /**
  * JUnit 5 extension: one real Kafka broker ({@link EmbeddedKafkaBroker}) and one Flink {@link MiniCluster} per test class.
@@ -106,8 +98,8 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
 
     private void start() throws Exception {
         tempDir = Files.createTempDirectory("pipeline-test-");
-        checkpointDir = Files.createDirectories(tempDir.resolve("checkpoints"));
-        savepointDir = Files.createDirectories(tempDir.resolve("savepoints"));
+        checkpointDir = tempDir.resolve("checkpoints");
+        savepointDir = tempDir.resolve("savepoints");
 
         // The broker boots in its own JVM while the MiniCluster starts here.
         CompletableFuture<EmbeddedKafkaBroker> brokerStart = CompletableFuture.supplyAsync(EmbeddedKafkaBroker::start);
@@ -122,25 +114,8 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
             stateServerPort = EmbeddedKafkaBroker.freePort();
         }
 
-        Configuration conf = new Configuration();
-        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpointDir.toUri().toString());
-        conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, savepointDir.toUri().toString());
-        conf.set(QueryableStateOptions.ENABLE_QUERYABLE_STATE_PROXY_SERVER, true);
-        conf.set(QueryableStateOptions.PROXY_PORT_RANGE, Integer.toString(proxyPort));
-        conf.set(QueryableStateOptions.SERVER_PORT_RANGE, Integer.toString(stateServerPort));
-        conf.set(RestOptions.ADDRESS, HOST);
-        conf.set(RestOptions.BIND_ADDRESS, HOST);
-        conf.set(RestOptions.PORT, restPort);
-        conf.set(RestOptions.BIND_PORT, Integer.toString(restPort));
-        conf.set(JobManagerOptions.ADDRESS, HOST);
-        conf.set(TaskManagerOptions.HOST, HOST);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
-        conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.parse("256m"));
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
-        // Flink's own scratch space (RocksDB working directories, web uploads) inside the temp folder too.
-        conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(tempDir.resolve("tmp")).toString());
-        conf.set(WebOptions.TMP_DIR, Files.createDirectories(tempDir.resolve("web")).toString());
+        Configuration conf = LocalFlinkCluster.configuration(tempDir, slots, restPort, proxyPort, stateServerPort,
+                MemorySize.parse("256m"));
         this.configuration = conf;
 
         miniCluster = new MiniCluster(new MiniClusterConfiguration.Builder()
