@@ -105,7 +105,13 @@ public final class LocalStack implements AutoCloseable {
             stack.close();
             say("stopped.");
         }, "local-stack-shutdown"));
-        stack.run();
+        try {
+            stack.run();
+        } catch (Exception e) {
+            say("local stack failed: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
     }
 
     void run() throws Exception {
@@ -119,6 +125,9 @@ public final class LocalStack implements AutoCloseable {
         int restPort = config.getInt(REST_PORT) == 0 ? EmbeddedKafkaBroker.freePort() : config.getInt(REST_PORT);
         Configuration conf = LocalFlinkCluster.configuration(workDir, 8, restPort, config.getInt(PROXY_PORT),
                 config.getInt(SERVER_PORT), MemorySize.parse("512m"));
+        // The launcher's own class path already holds the kit, Avro and the Kafka client that job jars bundle (a real
+        // cluster's lib/ does not): parent-first keeps one copy of each in this JVM.
+        conf.setString("classloader.resolve-order", "parent-first");
         cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(8).build());
         cluster.start();
@@ -174,7 +183,15 @@ public final class LocalStack implements AutoCloseable {
             JobConfig jobConfig = job.parseConfig(args.toArray(new String[0]));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(
                     LocalFlinkCluster.HOST, restPort, clusterConf, jar.toAbsolutePath().toString());
-            JobClient client = JobSetup.submit(job, env, jobConfig);
+            // Flink resolves lambdas and types through the context class loader, as `flink run` sets it.
+            ClassLoader previous = Thread.currentThread().getContextClassLoader();
+            Thread.currentThread().setContextClassLoader(loader);
+            JobClient client;
+            try {
+                client = JobSetup.submit(job, env, jobConfig);
+            } finally {
+                Thread.currentThread().setContextClassLoader(previous);
+            }
             jobs.put(job.name(), client.getJobID());
             say("submitted " + job.name() + " from " + jar.getFileName() + " as job " + client.getJobID());
         }
@@ -232,7 +249,10 @@ public final class LocalStack implements AutoCloseable {
     private void report(String bootstrap) throws Exception {
         long end = config.getLong(DURATION_S) == 0 ? Long.MAX_VALUE : System.nanoTime() + TimeUnit.SECONDS.toNanos(config.getLong(DURATION_S));
         Map<String, Long> counts = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaTestIO.consumerProperties(bootstrap),
+        java.util.Properties props = KafkaTestIO.consumerProperties(bootstrap);
+        props.setProperty("group.id", "local-stack-monitor");
+        props.setProperty("auto.offset.reset", "earliest");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props,
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             consumer.subscribe(List.of(Topic.USER_FEATURES.name(""), Topic.DEAD_LETTERS.name(""), Topic.RECALL.name(""),
