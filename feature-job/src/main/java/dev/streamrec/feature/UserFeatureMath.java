@@ -23,7 +23,7 @@ import dev.streamrec.avro.UserVector;
  *   <li>w(a) = action weight (RATE: scaled by the rating); decay(dt) = 0.5^(dt / halfLife); T = newest event time.</li>
  *   <li>preference[c] = sum over actions on items of category c (resp. tag) of w * decay(T - t).</li>
  *   <li>vector[v] = normalize(sum over actions of w * decay(T - t) * itemVector[v]).</li>
- *   <li>triggers: the maxTriggers actions with the latest event time, newest first.</li>
+ *   <li>triggers: the maxTriggers actions with the latest event time, newest first (ties by item id, action).</li>
  *   <li>countsLastHour / countsLastDay: actions per type in the 12 five-minute / 24 one-hour buckets ending with the
  *       bucket of T.</li>
  * </ul>
@@ -151,12 +151,18 @@ public final class UserFeatureMath {
         return -1;
     }
 
-    /** Newest first by event time; an action with the same time as existing ones goes after them (arrival order). */
+    /**
+     * Newest first by event time; equal times by item id, then action, so the kept list never depends on the order in
+     * which actions with equal times arrived (they can arrive in any order from different upstream subtasks).
+     */
+    static final Comparator<Trigger> NEWEST_FIRST = Comparator.comparingLong((Trigger t) -> -t.getEventTime())
+            .thenComparing(Trigger::getItemId).thenComparing(t -> t.getAction().name());
+
     static List<Trigger> insertTrigger(List<Trigger> triggers, Trigger trigger, int max) {
-        List<Trigger> out = new ArrayList<>(Math.min(triggers.size() + 1, max));
+        List<Trigger> out = new ArrayList<>(Math.min(triggers.size() + 1, max + 1));
         boolean inserted = false;
         for (Trigger existing : triggers) {
-            if (!inserted && trigger.getEventTime() > existing.getEventTime()) {
+            if (!inserted && NEWEST_FIRST.compare(trigger, existing) < 0) {
                 out.add(trigger);
                 inserted = true;
             }

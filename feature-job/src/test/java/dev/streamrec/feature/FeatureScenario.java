@@ -103,6 +103,17 @@ final class FeatureScenario {
         kafka.flush();
     }
 
+    /**
+     * Produces a replay of history: the Kafka timestamp is the time of production, the event time stays in the record.
+     * (Kafka timestamps years in the past would be deleted at once by the topic's time-based retention.)
+     */
+    static void replayActions(KafkaTestIO kafka, String prefix, List<UserAction> actions) {
+        for (UserAction a : actions) {
+            kafka.produceAsync(Topic.USER_ACTIONS.name(prefix), a.getUserId(), a, System.currentTimeMillis());
+        }
+        kafka.flush();
+    }
+
     /** The expected features of every user after all actions, computed from scratch. */
     Map<String, ReferenceFeatures> expected(FeatureParams params) {
         Map<String, List<ReferenceFeatures.Applied>> byUser = new LinkedHashMap<>();

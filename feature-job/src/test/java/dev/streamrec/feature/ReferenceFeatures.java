@@ -34,14 +34,11 @@ final class ReferenceFeatures {
     ReferenceFeatures(List<Applied> inArrivalOrder, FeatureParams p) {
         count = inArrivalOrder.size();
         lastEventTime = inArrivalOrder.stream().mapToLong(Applied::eventTime).max().orElseThrow();
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < inArrivalOrder.size(); i++) {
-            order.add(i);
-        }
-        order.sort(Comparator.comparingLong((Integer i) -> -inArrivalOrder.get(i).eventTime()).thenComparingInt(i -> i));
+        List<Applied> byTime = new ArrayList<>(inArrivalOrder);
+        byTime.sort(Comparator.comparingLong((Applied a) -> -a.eventTime()).thenComparing(Applied::itemId)
+                .thenComparing(a -> a.action().name()));
         triggers = new ArrayList<>();
-        for (int i : order.subList(0, Math.min(p.maxTriggers(), order.size()))) {
-            Applied a = inArrivalOrder.get(i);
+        for (Applied a : byTime.subList(0, Math.min(p.maxTriggers(), byTime.size()))) {
             triggers.add(new Trigger(a.itemId(), a.action(), p.weight(a.action(), a.value()), a.eventTime()));
         }
         long hourStart = Math.floorDiv(lastEventTime, 300_000L) * 300_000L - 11 * 300_000L;

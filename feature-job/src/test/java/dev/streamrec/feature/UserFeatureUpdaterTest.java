@@ -90,6 +90,26 @@ class UserFeatureUpdaterTest {
     }
 
     @Test
+    void triggersWithEqualEventTimesDoNotDependOnArrivalOrder() throws Exception {
+        // u1 and u2 see the same seven same-second actions in opposite orders; max 5 triggers are kept.
+        List<EnrichedAction> forward = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            forward.add(on("u1", "i" + i, ActionType.CLICK, T0, "c", i));
+        }
+        UserFeatures first = null;
+        for (EnrichedAction e : forward) {
+            first = apply(e);
+        }
+        UserFeatures second = null;
+        for (int i = forward.size() - 1; i >= 0; i--) {
+            EnrichedAction e = forward.get(i);
+            second = apply(enriched(action("u2", e.getAction().getItemId(), ActionType.CLICK, T0), "c", e.getTags(), e.getVectors()));
+        }
+        assertThat(first.getTriggers()).extracting(tr -> tr.getItemId()).containsExactly("i0", "i1", "i2", "i3", "i4");
+        assertThat(second.getTriggers()).isEqualTo(first.getTriggers());
+    }
+
+    @Test
     void keepsOnlyTheLastNTriggers() throws Exception {
         UserFeatures f = null;
         for (int i = 0; i < 12; i++) {

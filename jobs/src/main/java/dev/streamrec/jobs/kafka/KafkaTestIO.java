@@ -64,6 +64,7 @@ public final class KafkaTestIO implements AutoCloseable {
 
     private final String bootstrap;
     private final KafkaProducer<String, byte[]> producer;
+    private final java.util.concurrent.atomic.AtomicReference<Exception> sendFailure = new java.util.concurrent.atomic.AtomicReference<>();
 
     public KafkaTestIO(String bootstrap) {
         this.bootstrap = bootstrap;
@@ -90,12 +91,22 @@ public final class KafkaTestIO implements AutoCloseable {
     }
 
     /** Sends Avro records without waiting; call {@link #flush()} afterwards. */
+    /** Sends without waiting; a failed send makes the next {@link #flush()} throw, so no input is lost silently. */
     public <T extends SpecificRecordBase> void produceAsync(String topic, String key, T value, long timestampMillis) {
-        producer.send(new ProducerRecord<>(topic, null, timestampMillis, key, value == null ? null : encode(value)));
+        producer.send(new ProducerRecord<>(topic, null, timestampMillis, key, value == null ? null : encode(value)),
+                (metadata, error) -> {
+                    if (error != null) {
+                        sendFailure.compareAndSet(null, error);
+                    }
+                });
     }
 
     public void flush() {
         producer.flush();
+        Exception failure = sendFailure.getAndSet(null);
+        if (failure != null) {
+            throw new IllegalStateException("a record could not be produced", failure);
+        }
     }
 
     /** Reads {@code topic} from the beginning (read_committed) until {@code count} records or the timeout; see {@link #consume(String, String, Class, int, Duration)}. */

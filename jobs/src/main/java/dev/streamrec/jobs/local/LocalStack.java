@@ -213,8 +213,10 @@ public final class LocalStack implements AutoCloseable {
                 items = generator.items();
                 events = generator.events();
             }
+            // Kafka timestamps are the time of production: a replay's event times (years back) stay in the records,
+            // where the jobs read them; as Kafka timestamps, retention would delete them at once.
             for (ItemEmbedding item : items) {
-                send(producer, Topic.ITEM_EMBEDDINGS, item.getItemId(), item, item.getEventTime());
+                send(producer, Topic.ITEM_EMBEDDINGS, item.getItemId(), item, System.currentTimeMillis());
             }
             producer.flush();
             say("produced " + items.size() + " item embeddings");
@@ -223,10 +225,10 @@ public final class LocalStack implements AutoCloseable {
                 limiter.acquire();
                 SpecificRecord event = events.next();
                 if (event instanceof UserAction a) {
-                    send(producer, Topic.USER_ACTIONS, a.getUserId(), a, a.getEventTime());
+                    send(producer, Topic.USER_ACTIONS, a.getUserId(), a, System.currentTimeMillis());
                     activity.merge(a.getUserId(), 1L, Long::sum);
                 } else if (event instanceof Impression i) {
-                    send(producer, Topic.IMPRESSIONS, i.getUserId(), i, i.getEventTime());
+                    send(producer, Topic.IMPRESSIONS, i.getUserId(), i, System.currentTimeMillis());
                 }
                 produced.incrementAndGet();
             }
