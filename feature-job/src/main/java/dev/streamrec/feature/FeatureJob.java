@@ -10,6 +10,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.EnrichedAction;
 import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.JobSetup;
@@ -29,7 +30,7 @@ import dev.streamrec.jobs.io.RecordValidators;
  * <pre>
  * user-actions ─decode/validate─▶ keyBy(itemId) ─┐
  *                                                 ├─ ItemEnricher ─▶ keyBy(userId) ─ UserFeatureUpdater ─▶ user-features
- * item-embeddings ─decode/validate─▶ keyBy(itemId)┘                                   (queryable "user-features")
+ * item-embeddings ─decode/validate─▶ keyBy(itemId)┘                 model-versions ─▶ ┘ (queryable "user-features")
  * every bad record ─▶ dead-letters
  * </pre>
  */
@@ -43,6 +44,8 @@ public class FeatureJob implements PipelineJob {
         public static final String ACTIONS_WATERMARKS = "feature-actions-watermarks";
         public static final String ITEMS_SOURCE = "feature-items-source";
         public static final String ITEMS_DECODE = "feature-items-decode";
+        public static final String MODEL_VERSIONS_SOURCE = "feature-model-versions-source";
+        public static final String MODEL_VERSIONS_DECODE = "feature-model-versions-decode";
         public static final String ENRICH = "feature-enrich-actions-with-items";
         public static final String USER_FEATURES = "feature-user-features";
         public static final String FEATURES_SINK = "feature-user-features-sink";
@@ -90,7 +93,14 @@ public class FeatureJob implements PipelineJob {
                 .process(ItemEnricher.from(config))
                 .uid(Uids.ENRICH).name("enrich actions with items");
 
+        SingleOutputStreamOperator<ModelVersion> modelVersions = env
+                .fromSource(KafkaIO.rawSource(config, Topic.MODEL_VERSIONS), WatermarkStrategy.noWatermarks(), "model-versions")
+                .uid(Uids.MODEL_VERSIONS_SOURCE)
+                .process(new DecodeAndValidate<>(NAME, ModelVersion.class, RecordValidators.modelVersion()))
+                .uid(Uids.MODEL_VERSIONS_DECODE).name("decode model-versions");
+
         SingleOutputStreamOperator<UserFeatures> features = enriched.keyBy(e -> e.getAction().getUserId())
+                .connect(modelVersions.broadcast(UserFeatureUpdater.MODEL_PHASES))
                 .process(new UserFeatureUpdater(FeatureParams.from(config), config.getLong(FeatureOptions.USER_TTL_MS)))
                 .uid(Uids.USER_FEATURES).name("user features");
 
@@ -98,7 +108,8 @@ public class FeatureJob implements PipelineJob {
                 .uid(Uids.FEATURES_SINK).name("user-features sink");
 
         DataStream<DeadLetter> deadLetters = decodedActions.getSideOutput(DeadLetters.TAG)
-                .union(items.getSideOutput(DeadLetters.TAG), enriched.getSideOutput(DeadLetters.TAG));
+                .union(items.getSideOutput(DeadLetters.TAG), modelVersions.getSideOutput(DeadLetters.TAG),
+                        enriched.getSideOutput(DeadLetters.TAG));
         deadLetters.sinkTo(DeadLetters.sink(config))
                 .uid(Uids.DEAD_LETTER_SINK).name("dead-letters sink");
     }

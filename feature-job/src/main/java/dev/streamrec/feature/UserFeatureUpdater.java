@@ -1,24 +1,43 @@
 package dev.streamrec.feature;
 
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.EnrichedAction;
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.QueryableStates;
 
 /**
  * Keyed by userId: applies each enriched action to the user's features ({@link UserFeatureMath}), publishes them as
- * queryable state {@code user-features} and emits them. A user inactive for {@code userTtlMs} (wall clock) is
- * dropped by one timer per user (queryable state cannot use Flink's state TTL).
+ * queryable state {@code user-features} and emits them.
+ *
+ * <p>The broadcast side reads {@code model-versions}: a version that becomes RETIRED is dropped from every user's
+ * vectors at once (the topic gets the slimmer record with the user's next action) and ignored in later actions, so
+ * users keep one vector per live version.
+ *
+ * <p>A user inactive for {@code userTtlMs} (wall clock) is dropped by one timer per user (queryable state cannot use
+ * Flink's state TTL).
  */
-public class UserFeatureUpdater extends KeyedProcessFunction<String, EnrichedAction, UserFeatures> {
+public class UserFeatureUpdater extends KeyedBroadcastProcessFunction<String, EnrichedAction, ModelVersion, UserFeatures> {
     private static final long serialVersionUID = 1L;
+
+    /** Broadcast state: model version -> its latest phase (ModelPhase name). */
+    public static final MapStateDescriptor<String, String> MODEL_PHASES =
+            new MapStateDescriptor<>("model-phases", Types.STRING, Types.STRING);
 
     private final FeatureParams params;
     private final long userTtlMs;
@@ -28,6 +47,7 @@ public class UserFeatureUpdater extends KeyedProcessFunction<String, EnrichedAct
     private transient Counter updates;
     private transient Counter lateActions;
     private transient Counter expiredUsers;
+    private transient Counter retiredVectors;
 
     public UserFeatureUpdater(FeatureParams params, long userTtlMs) {
         this.params = params;
@@ -42,10 +62,11 @@ public class UserFeatureUpdater extends KeyedProcessFunction<String, EnrichedAct
         updates = metrics.counter("featureUpdates");
         lateActions = metrics.counter("lateActions");
         expiredUsers = metrics.counter("expiredUsers");
+        retiredVectors = metrics.counter("retiredUserVectors");
     }
 
     @Override
-    public void processElement(EnrichedAction action, Context ctx, Collector<UserFeatures> out) throws Exception {
+    public void processElement(EnrichedAction action, ReadOnlyContext ctx, Collector<UserFeatures> out) throws Exception {
         if (action.getAction().getEventTime() < ctx.timerService().currentWatermark()) {
             lateActions.inc(); // still applied: late only means it cannot move "most recent" backwards
         }
@@ -54,6 +75,8 @@ public class UserFeatureUpdater extends KeyedProcessFunction<String, EnrichedAct
         if (current == null) {
             current = UserFeatureMath.empty(ctx.getCurrentKey());
         }
+        ReadOnlyBroadcastState<String, String> phases = ctx.getBroadcastState(MODEL_PHASES);
+        action.setVectors(liveOnly(action.getVectors(), phases));
         UserFeatures updated = UserFeatureMath.apply(current, action, params, now);
         features.update(updated);
         updates.inc();
@@ -63,6 +86,38 @@ public class UserFeatureUpdater extends KeyedProcessFunction<String, EnrichedAct
             expiryTimer.update(at);
         }
         out.collect(updated);
+    }
+
+    private static Map<String, List<Float>> liveOnly(Map<String, List<Float>> vectors, ReadOnlyBroadcastState<String, String> phases)
+            throws Exception {
+        Map<String, List<Float>> live = null;
+        for (String version : vectors.keySet()) {
+            if (ModelPhase.RETIRED.name().equals(phases.get(version))) {
+                if (live == null) {
+                    live = new java.util.HashMap<>(vectors);
+                }
+                live.remove(version);
+            }
+        }
+        return live == null ? vectors : live;
+    }
+
+    @Override
+    public void processBroadcastElement(ModelVersion event, Context ctx, Collector<UserFeatures> out) throws Exception {
+        ctx.getBroadcastState(MODEL_PHASES).put(event.getVersion(), event.getPhase().name());
+        if (event.getPhase() == ModelPhase.RETIRED) {
+            String version = event.getVersion();
+            ctx.applyToKeyedState(QueryableStates.userFeatures(), (user, state) -> {
+                UserFeatures f = state.value();
+                if (f != null && f.getVectors().stream().anyMatch(v -> v.getModelVersion().equals(version))) {
+                    List<UserVector> kept = f.getVectors().stream()
+                            .filter(v -> !v.getModelVersion().equals(version)).collect(Collectors.toList());
+                    f.setVectors(kept);
+                    state.update(f);
+                    retiredVectors.inc();
+                }
+            });
+        }
     }
 
     @Override

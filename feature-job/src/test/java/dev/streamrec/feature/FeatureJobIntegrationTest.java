@@ -14,6 +14,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.DeadLetter;
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.JobSetup;
@@ -79,6 +81,18 @@ class FeatureJobIntegrationTest {
                         Duration.ofSeconds(30), f -> f.getUpdateSeq() == e.getValue().count);
                 assertThat(queried).as("queryable state of %s", e.getKey()).isEqualTo(fromTopic.get(e.getKey()));
                 e.getValue().assertMatches(queried);
+            }
+        }
+
+        // Rollover: retiring v2 drops it from every user at once, through the model-versions topic.
+        kafka.produce(Topic.MODEL_VERSIONS.name(prefix), "v2", ModelVersion.newBuilder().setVersion("v2")
+                .setPhase(ModelPhase.RETIRED).setEventTime(System.currentTimeMillis()).build(), System.currentTimeMillis());
+        try (QueryableStateReader reader = new QueryableStateReader(CLUSTER.queryableStateClient())) {
+            for (String user : expected.keySet()) {
+                UserFeatures after = reader.lookup(job.getJobID(), user, QueryableStates.userFeatures(), Duration.ofSeconds(60),
+                        f -> f.getVectors().stream().noneMatch(v -> v.getModelVersion().equals("v2")));
+                assertThat(after.getVectors()).as("vectors of %s after v2 retired", user)
+                        .extracting(v -> v.getModelVersion()).containsExactly("v1");
             }
         }
 

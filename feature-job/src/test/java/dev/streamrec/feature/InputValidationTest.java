@@ -18,6 +18,8 @@ import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
@@ -120,6 +122,19 @@ class InputValidationTest {
                 r -> assertThat(r).isEqualTo("missing-id: itemId is missing"),
                 r -> assertThat(r).isEqualTo("missing-id: modelVersion is missing"),
                 r -> assertThat(r).startsWith("unknown-enum"));
+        h.close();
+    }
+
+    @Test
+    void badModelVersionEventsAreDeadLettered() throws Exception {
+        var h = harness(new DecodeAndValidate<>("feature-job", ModelVersion.class, RecordValidators.modelVersion()));
+        ModelVersion good = ModelVersion.newBuilder().setVersion("v2").setPhase(ModelPhase.SERVING).setEventTime(NOW).build();
+        h.processElement(raw(ModelVersion.class, good), 0);
+        h.processElement(raw(ModelVersion.class, ModelVersion.newBuilder(good).setVersion("").build()), 0);
+        h.processElement(raw(ModelVersion.class, ModelVersion.newBuilder(good).setPhase(ModelPhase.UNKNOWN).build()), 0);
+        assertThat(h.extractOutputValues()).containsExactly(good);
+        assertThat(deadLetters(h)).extracting(DeadLetter::getReason).containsExactly(
+                "missing-id: version is missing", "unknown-enum: phase is not one this job knows");
         h.close();
     }
 }

@@ -12,28 +12,35 @@ import java.util.Map;
 import java.util.Random;
 
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.EnrichedAction;
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 
 class UserFeatureUpdaterTest {
     private static final long HOUR = 3_600_000L;
     private static final long TTL = 30L * 24 * HOUR;
     private final FeatureParams params = FeatureParams.defaults().withMaxTriggers(5);
-    private KeyedOneInputStreamOperatorTestHarness<String, EnrichedAction, UserFeatures> harness;
+    private KeyedBroadcastOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> harness;
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new UserFeatureUpdater(params, TTL), e -> e.getAction().getUserId(), Types.STRING);
+        harness = newHarness();
+        harness.open();
         harness.setProcessingTime(1_000);
+    }
+
+    private KeyedBroadcastOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> newHarness() throws Exception {
+        return new KeyedBroadcastOperatorTestHarness<>(
+                new CoBroadcastWithKeyedOperator<>(new UserFeatureUpdater(params, TTL), List.of(UserFeatureUpdater.MODEL_PHASES)),
+                e -> e.getAction().getUserId(), Types.STRING, 1, 1, 0);
     }
 
     @AfterEach
@@ -79,7 +86,7 @@ class UserFeatureUpdaterTest {
     void triggersAreNewestFirstAndALateActionNeverMovesMostRecentBackwards() throws Exception {
         apply(on("u1", "a", ActionType.CLICK, T0 + 10_000, "c1", 1));
         apply(on("u1", "b", ActionType.CLICK, T0 + 20_000, "c1", 2));
-        harness.processWatermark(new Watermark(T0 + 20_000));
+        harness.watermark(T0 + 20_000);
         UserFeatures f = apply(on("u1", "late", ActionType.LIKE, T0 + 15_000, "c2", 3));
 
         assertThat(f.getLastEventTime()).isEqualTo(T0 + 20_000);
@@ -169,22 +176,39 @@ class UserFeatureUpdaterTest {
         assertThat(apply(on("u1", "c", ActionType.CLICK, T0 + 5000, "c", 3)).getUpdateSeq()).isEqualTo(1);
         assertThat(apply(on("u2", "c", ActionType.CLICK, T0 + 5000, "c", 3)).getUpdateSeq()).isEqualTo(3);
         harness.setProcessingTime(1_000 + 3 * TTL);
-        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(apply(on("u2", "d", ActionType.CLICK, T0 + 6000, "c", 4)).getUpdateSeq()).isEqualTo(1);
     }
 
     @Test
     void stateSurvivesASnapshotAndRestore() throws Exception {
         apply(on("u1", "a", ActionType.CLICK, T0, "c", 1));
+        harness.processBroadcastElement(phase("v0", ModelPhase.RETIRED), 0);
         var snapshot = harness.snapshot(1, 1);
         harness.close();
-        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new UserFeatureUpdater(params, TTL), e -> e.getAction().getUserId(), Types.STRING);
-        harness.close();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new UserFeatureUpdater(params, TTL)),
-                e -> e.getAction().getUserId(), Types.STRING);
+        harness = newHarness();
         harness.initializeState(snapshot);
         harness.open();
         assertThat(apply(on("u1", "b", ActionType.CLICK, T0 + 1, "c", 2)).getUpdateSeq()).isEqualTo(2);
+        assertThat(harness.getBroadcastState(UserFeatureUpdater.MODEL_PHASES).get("v0")).isEqualTo("RETIRED");
+    }
+
+    private static ModelVersion phase(String version, ModelPhase phase) {
+        return ModelVersion.newBuilder().setVersion(version).setPhase(phase).setEventTime(T0).build();
+    }
+
+    @Test
+    void aRetiredVersionIsDroppedFromEveryUserAndIgnoredAfterwards() throws Exception {
+        Map<String, List<Float>> both = Map.of("v1", vector(1, 8), "v2", vector(2, 8));
+        apply(enriched(action("u1", "a", ActionType.CLICK, T0), "c", List.of(), both));
+        apply(enriched(action("u2", "a", ActionType.CLICK, T0), "c", List.of(), both));
+        harness.processBroadcastElement(phase("v2", ModelPhase.SERVING), 1);
+        harness.processBroadcastElement(phase("v1", ModelPhase.RETIRED), 2);
+
+        UserFeatures u1 = apply(enriched(action("u1", "b", ActionType.CLICK, T0 + 1), "c", List.of(), both));
+        assertThat(u1.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
+        // u2 had no action since: its stored features were slimmed at once (a new action shows it, counting from 2).
+        UserFeatures u2 = apply(enriched(action("u2", "b", ActionType.CLICK, T0 + 1), "c", List.of(), Map.of("v2", vector(3, 8))));
+        assertThat(u2.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
+        assertThat(u2.getUpdateSeq()).isEqualTo(2);
     }
 }

@@ -3,6 +3,8 @@ package dev.streamrec.jobs.io;
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.config.CommonOptions;
 import dev.streamrec.jobs.config.JobConfig;
@@ -24,6 +26,14 @@ public final class RecordValidators {
                         ? new Rejection(Rejection.UNKNOWN_ENUM, "action is not one this job knows") : null,
                 Checks.finite("value", a.getValue()),
                 skew.check("eventTime", a.getEventTime(), now));
+    }
+
+    /** Model version control events: a version id and a known phase. */
+    public static Validator<ModelVersion> modelVersion() {
+        return (m, now) -> Checks.first(
+                Checks.id("version", m.getVersion()),
+                m.getPhase() == null || m.getPhase() == ModelPhase.UNKNOWN
+                        ? new Rejection(Rejection.UNKNOWN_ENUM, "phase is not one this job knows") : null);
     }
 
     /** Items: ids, status, and for ACTIVE items a finite vector of the expected dimension. */
