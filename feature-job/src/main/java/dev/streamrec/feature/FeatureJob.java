@@ -20,7 +20,6 @@ import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
-import dev.streamrec.jobs.io.EventTimeSkew;
 import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.jobs.io.RecordValidators;
 
@@ -70,12 +69,10 @@ public class FeatureJob implements PipelineJob {
 
     @Override
     public void define(StreamExecutionEnvironment env, JobConfig config) {
-        EventTimeSkew skew = RecordValidators.skew(config);
-
         SingleOutputStreamOperator<UserAction> decodedActions = env
                 .fromSource(KafkaIO.rawSource(config, Topic.USER_ACTIONS), WatermarkStrategy.noWatermarks(), "user-actions")
                 .uid(Uids.ACTIONS_SOURCE)
-                .process(new DecodeAndValidate<>(NAME, UserAction.class, RecordValidators.userAction(skew)))
+                .process(new DecodeAndValidate<>(NAME, UserAction.class, RecordValidators.userAction(RecordValidators.skew(config))))
                 .uid(Uids.ACTIONS_DECODE).name("decode user-actions");
         DataStream<UserAction> actions = decodedActions
                 .assignTimestampsAndWatermarks(JobSetup.watermarks(config, (a, ts) -> a.getEventTime()))
@@ -85,7 +82,7 @@ public class FeatureJob implements PipelineJob {
                 .fromSource(KafkaIO.rawSource(config, Topic.ITEM_EMBEDDINGS), WatermarkStrategy.noWatermarks(), "item-embeddings")
                 .uid(Uids.ITEMS_SOURCE)
                 .process(new DecodeAndValidate<>(NAME, ItemEmbedding.class,
-                        RecordValidators.itemEmbedding(config.getInt(FeatureOptions.DIMENSION), skew)))
+                        RecordValidators.itemEmbedding(config.getInt(FeatureOptions.DIMENSION), RecordValidators.futureSkewOnly(config))))
                 .uid(Uids.ITEMS_DECODE).name("decode item-embeddings");
 
         SingleOutputStreamOperator<EnrichedAction> enriched = actions.keyBy(UserAction::getItemId)

@@ -137,4 +137,18 @@ class InputValidationTest {
                 "missing-id: version is missing", "unknown-enum: phase is not one this job knows");
         h.close();
     }
+
+    @Test
+    void oldItemsFromACompactedTopicAreAcceptedButFutureOnesAreNot() throws Exception {
+        EventTimeSkew compacted = new EventTimeSkew(HOUR, Long.MAX_VALUE / 4);
+        var h = harness(new DecodeAndValidate<>("feature-job", ItemEmbedding.class, RecordValidators.itemEmbedding(4, compacted)));
+        ItemEmbedding recent = item("i1", "v1", vector(1, 4), "c", List.of(), NOW);
+        ItemEmbedding monthsOld = item("i2", "v1", vector(2, 4), "c", List.of(), NOW - 90 * 24 * HOUR);
+        h.processElement(raw(ItemEmbedding.class, recent), 0);
+        h.processElement(raw(ItemEmbedding.class, monthsOld), 0);
+        h.processElement(raw(ItemEmbedding.class, item("i3", "v1", vector(3, 4), "c", List.of(), NOW + 2 * HOUR)), 0);
+        assertThat(h.extractOutputValues()).containsExactly(recent, monthsOld);
+        assertThat(deadLetters(h)).extracting(DeadLetter::getReason).singleElement().asString().startsWith("time-skew");
+        h.close();
+    }
 }

@@ -13,8 +13,17 @@ import dev.streamrec.jobs.config.JobConfig;
 public final class RecordValidators {
     private RecordValidators() {}
 
+    /** Skew check for event streams (actions, impressions): future and past bounds. */
     public static EventTimeSkew skew(JobConfig config) {
         return new EventTimeSkew(config.getLong(CommonOptions.MAX_FUTURE_SKEW_MS), config.getLong(CommonOptions.MAX_PAST_SKEW_MS));
+    }
+
+    /**
+     * Skew check for compacted topics (item-embeddings, model-versions): only the future bound. A compacted topic keeps
+     * each key's latest record however old, so a reader legitimately meets records months behind the newest.
+     */
+    public static EventTimeSkew futureSkewOnly(JobConfig config) {
+        return new EventTimeSkew(config.getLong(CommonOptions.MAX_FUTURE_SKEW_MS), Long.MAX_VALUE / 4);
     }
 
     public static Validator<UserAction> userAction(EventTimeSkew skew) {
