@@ -92,7 +92,7 @@ public final class FeatureJobBenchmark {
     static final Option TP_ACTIONS = Option.of("throughput.actions", 2500000, "Throughput: actions per backlog batch.");
     static final Option TP_SETTLE_S = Option.of("throughput.settle.s", 10, "Throughput: seconds after the backlog is loaded before the window starts (warm-up).");
     static final Option TP_WINDOW_S = Option.of("throughput.window.s", 60, "Throughput: minimum measurement window.");
-    static final Option TP_MAX_WINDOW_S = Option.of("throughput.max-window.s", 90, "Throughput: the window ends after this long even if backlog is left.");
+    static final Option TP_MAX_WINDOW_S = Option.of("throughput.max-window.s", 75, "Throughput: the window ends after this long even if backlog is left.");
     static final Option PRODUCER_BATCH = Option.of("producer.batch.size", 262144, "Backlog producer batch.size.");
     static final Option PRODUCER_LINGER = Option.of("producer.linger.ms", 20, "Backlog producer linger.ms.");
     static final Option PRODUCER_COMPRESSION = Option.of("producer.compression", "none", "Backlog producer compression.type.");
