@@ -76,7 +76,8 @@ import dev.streamrec.jobs.serving.QueryableStateReader;
  * times. For 1 in N actions the time is taken just before {@code producer.send}; a small pool of threads polls the
  * user's queryable state every few ms until the user's {@code triggers} contain that action (same itemId, action and
  * eventTime). Latency = end of the first lookup that sees it (an upper bound, within one poll interval plus a lookup
- * round trip). A very active user may get more than {@code features.max-triggers} newer actions before a poll sees
+ * round trip; the interval is {@code freshness.poll.ms}, growing to 5% of the sample's age for slow samples so the
+ * pollers' load stays bounded). Freshness runs after the throughput part in the same JVM, so the code is JIT-warm. A very active user may get more than {@code features.max-triggers} newer actions before a poll sees
  * the sampled one; then the sample counts as visible when {@code updateSeq} reaches the number of that user's actions
  * sent up to and including it (counted separately in the output).
  */
@@ -593,8 +594,11 @@ public final class FeatureJobBenchmark {
             outstanding.decrementAndGet();
         } else {
             try {
+                // Back off with the sample's age (resolution stays within 5% of the latency): if the job falls
+                // behind, the pollers must not take ever more CPU from it.
+                long delay = Math.max(pollMs, (after - s.sentNanos()) / 20_000_000L);
                 pool.schedule(() -> poll(s, reader, jobId, pool, pollMs, latencies, bySeq, timeouts, outstanding, lookups,
-                        lookupNanos), pollMs, TimeUnit.MILLISECONDS);
+                        lookupNanos), delay, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 outstanding.decrementAndGet();
             }
