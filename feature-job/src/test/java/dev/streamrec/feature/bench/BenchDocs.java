@@ -1,0 +1,166 @@
+package dev.streamrec.feature.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Writes {@code docs/bench/feature-job.json} and the {@code ## feature-job} section of {@code docs/benchmarks.md}. */
+final class BenchDocs {
+    static final double TARGET_THROUGHPUT = 30_000;
+    static final double TARGET_P99_MS = 1_000;
+
+    private static final String HEADER = """
+            # Benchmarks
+
+            How they are run: each benchmark is a `main` class in a module's test sources, started by a script in `bin/`
+            (`bin/bench-<name>`) that builds the project and runs it on the local stack: a real Kafka broker in a child
+            JVM, a Flink MiniCluster configured like the local stack (RocksDB, queryable state, exactly-once sinks) and
+            the job under test. Each run writes its raw figures to `docs/bench/<name>.json` and replaces its own
+            section below.
+
+            The machines are shared and noisy (other builds and tests may run at the same time; each section records the
+            load seen during the run). Run a benchmark several times and report the median; treat differences of less
+            than about 10-15% between runs as noise.
+            """;
+
+    private BenchDocs() {}
+
+    @SuppressWarnings("unchecked")
+    static void write(Path docs, Map<String, Object> results, String command) throws IOException {
+        Map<String, Object> tp = (Map<String, Object>) results.get("throughput");
+        Map<String, Object> fr = (Map<String, Object>) results.get("freshness");
+        Map<String, Object> machine = (Map<String, Object>) results.get("machine");
+        String date = ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("throughput_actions_per_s", tp.get("actions_per_s"));
+        json.put("freshness_p50_ms", fr.get("p50_ms"));
+        json.put("freshness_p99_ms", fr.get("p99_ms"));
+        json.put("freshness_p90_ms", fr.get("p90_ms"));
+        json.put("freshness_max_ms", fr.get("max_ms"));
+        json.put("freshness_samples", fr.get("samples"));
+        json.put("throughput_window_s", tp.get("window_s"));
+        json.put("date", date);
+        json.put("command", command);
+        json.put("targets", Map.of("throughput_actions_per_s", TARGET_THROUGHPUT, "freshness_p99_ms", TARGET_P99_MS));
+        json.putAll(results);
+        Files.createDirectories(docs.resolve("bench"));
+        Files.writeString(docs.resolve("bench/feature-job.json"), toJson(json, "") + "\n");
+
+        double thr = ((Number) tp.get("actions_per_s")).doubleValue();
+        double p99 = ((Number) fr.get("p99_ms")).doubleValue();
+        Map<String, Object> tpCpu = (Map<String, Object>) tp.get("cpu");
+        Map<String, Object> params = (Map<String, Object>) results.get("parameters");
+        StringBuilder s = new StringBuilder();
+        s.append("## feature-job\n\n");
+        s.append("Measured ").append(date).append(" with\n\n```\n").append(command).append("\n```\n\n");
+        s.append(String.format(Locale.ROOT, "Machine: %s cores (%s), %s GiB, %s, %s; load average at start %s.%n%n",
+                machine.get("cores"), machine.get("cpu"), machine.get("memory_gib"), machine.get("os"), machine.get("jvm"),
+                machine.get("load_average_at_start")));
+        s.append(String.format(Locale.ROOT, "Setup: broker and MiniCluster on this machine, feature-job parallelism %s, "
+                        + "%s partitions per topic, checkpoint every %s ms, exactly-once sink, RocksDB, %s users, %s items.%n%n",
+                params.get("parallelism"), params.get("partitions"), params.get("checkpoint_interval_ms"),
+                params.get("users"), params.get("items")));
+        s.append("| figure | measured | target | |\n|---|---|---|---|\n");
+        s.append(String.format(Locale.ROOT, "| throughput | %,.0f actions/s (window %s s, R² %s) | >= 30,000 actions/s | %s |%n",
+                thr, tp.get("window_s"), tp.get("r2"), thr >= TARGET_THROUGHPUT ? "met" : "**not met**"));
+        s.append(String.format(Locale.ROOT, "| freshness p50 | %s ms | | |%n", fr.get("p50_ms")));
+        s.append(String.format(Locale.ROOT, "| freshness p90 | %s ms | | |%n", fr.get("p90_ms")));
+        s.append(String.format(Locale.ROOT, "| freshness p99 | %s ms | <= 1,000 ms | %s |%n", fr.get("p99_ms"),
+                p99 <= TARGET_P99_MS ? "met" : "**not met**"));
+        s.append(String.format(Locale.ROOT, "| freshness max | %s ms | | |%n%n", fr.get("max_ms")));
+        s.append(String.format(Locale.ROOT, "Throughput: a backlog of synthetic actions is loaded into `user-actions` while "
+                        + "the job runs, then the job's committed offsets (committed at each checkpoint, so the actions' "
+                        + "features are in a committed transaction) are sampled every second; the figure is the least-squares "
+                        + "slope over the window, starting %s s after the load finished. Rates per 10 s: %s. CPU during the "
+                        + "window (cores): Flink JVM %s, broker %s, other processes %s.%n%n",
+                tp.get("settle_s"), tp.get("per_10s_rates"), tpCpu.get("flink_jvm_cores"), tpCpu.get("broker_jvm_cores"),
+                tpCpu.get("other_processes_cores")));
+        s.append(String.format(Locale.ROOT, "Freshness: %s actions/s offered with wall-clock event times for %s s (first %s s "
+                        + "discarded); 1 in %s actions timed from just before `producer.send` until a queryable-state lookup "
+                        + "(every %s ms) shows it in the user's triggers. %s samples (%s resolved by updateSeq, %s timed out). "
+                        + "Job kept up: %s (max backlog %s actions, all committed %s ms after the load stopped).%n%n",
+                fr.get("offered_actions_per_s"), fr.get("load_s"), fr.get("discarded_first_s"),
+                fr.get("sample_every"),
+                fr.get("poll_interval_ms"), fr.get("samples"), fr.get("samples_resolved_by_update_seq"),
+                fr.get("samples_timed_out"), fr.get("kept_up"), fr.get("backlog_max"), fr.get("drain_after_load_ms")));
+        s.append("Raw figures: [`docs/bench/feature-job.json`](bench/feature-job.json).\n");
+        replaceSection(docs.resolve("benchmarks.md"), "feature-job", s.toString());
+    }
+
+    static void replaceSection(Path file, String name, String section) throws IOException {
+        String text = Files.exists(file) ? Files.readString(file) : HEADER;
+        String heading = "## " + name + "\n";
+        int start = text.startsWith(heading) ? 0 : text.indexOf("\n" + heading);
+        if (start < 0) {
+            text = text.stripTrailing() + "\n\n" + section;
+        } else {
+            if (start > 0) {
+                start++;
+            }
+            int end = text.indexOf("\n## ", start + heading.length());
+            String rest = end < 0 ? "" : "\n" + text.substring(end + 1);
+            text = text.substring(0, start) + section + rest;
+        }
+        Files.writeString(file, text.stripTrailing() + "\n");
+    }
+
+    static String toJson(Object v, String indent) {
+        if (v == null) {
+            return "null";
+        }
+        if (v instanceof Map<?, ?> m) {
+            if (m.isEmpty()) {
+                return "{}";
+            }
+            StringBuilder sb = new StringBuilder("{\n");
+            String inner = indent + "  ";
+            int i = 0;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                sb.append(inner).append(quote(String.valueOf(e.getKey()))).append(": ").append(toJson(e.getValue(), inner));
+                sb.append(++i < m.size() ? ",\n" : "\n");
+            }
+            return sb.append(indent).append("}").toString();
+        }
+        if (v instanceof List<?> l) {
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < l.size(); i++) {
+                sb.append(i > 0 ? ", " : "").append(toJson(l.get(i), indent));
+            }
+            return sb.append("]").toString();
+        }
+        if (v instanceof Double d) {
+            return d == Math.rint(d) && Math.abs(d) < 1e15 ? String.valueOf(d.longValue()) : String.valueOf(d);
+        }
+        if (v instanceof Number || v instanceof Boolean) {
+            return String.valueOf(v);
+        }
+        return quote(String.valueOf(v));
+    }
+
+    private static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+}
