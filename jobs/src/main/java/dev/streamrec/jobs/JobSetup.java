@@ -22,6 +22,7 @@ public final class JobSetup {
         conf.setString("pipeline.generic-types", "false");
         conf.setString("state.backend.type", config.get(CommonOptions.STATE_BACKEND));
         conf.setString("execution.checkpointing.incremental", "true");
+        conf.setString("pipeline.object-reuse", config.get(CommonOptions.OBJECT_REUSE));
         env.configure(conf);
         env.enableCheckpointing(config.getLong(CommonOptions.CHECKPOINT_INTERVAL_MS), CheckpointingMode.EXACTLY_ONCE);
         env.setMaxParallelism(config.getInt(CommonOptions.MAX_PARALLELISM));

@@ -212,7 +212,7 @@ public final class FeatureJobBenchmark {
     private void produceItems(String prefix, List<ItemEmbedding> items) throws Exception {
         try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(broker.bootstrapServers())) {
             for (ItemEmbedding item : items) {
-                p.send(new ProducerRecord<>(Topic.ITEM_EMBEDDINGS.name(prefix), null, item.getEventTime(),
+                p.send(new ProducerRecord<>(Topic.ITEM_EMBEDDINGS.name(prefix), null, System.currentTimeMillis(),
                         item.getItemId(), KafkaTestIO.encode(item)));
             }
             p.flush();
@@ -337,7 +337,8 @@ public final class FeatureJobBenchmark {
         try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(broker.bootstrapServers(), overrides)) {
             while (sent < n && actions.hasNext()) {
                 UserAction a = actions.next();
-                p.send(new ProducerRecord<>(topic, null, a.getEventTime(), a.getUserId(), KafkaTestIO.encode(a)));
+                // Kafka timestamp = now: synthetic event times (2024) as Kafka timestamps would fall to the topic's 7-day retention.
+                p.send(new ProducerRecord<>(topic, null, System.currentTimeMillis(), a.getUserId(), KafkaTestIO.encode(a)));
                 sent++;
             }
             p.flush();

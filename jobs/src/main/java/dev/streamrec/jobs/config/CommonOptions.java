@@ -16,6 +16,11 @@ public final class CommonOptions {
     public static final Option TRANSACTION_TIMEOUT_MS = Option.of("sink.transaction.timeout.ms", 900000,
             "Producer transaction timeout; must stay <= the broker's transaction.max.timeout.ms (15 min by default) "
                     + "and far above checkpoint interval + restart time.");
+    public static final Option TRANSACTION_NAMING = Option.of("sink.transaction-naming", "pooling",
+            "Transactional id strategy of exactly-once sinks: pooling (reuses a small pool of producers and ids; needs the "
+                    + "broker's ListTransactions API, Kafka 3.0+) or incrementing (a new id and producer per checkpoint).");
+    public static final Option OBJECT_REUSE = Option.of("pipeline.object-reuse", true,
+            "Pass records between chained operators without a defensive copy (the jobs never modify a record after emitting it).");
     public static final Option STARTING_OFFSETS = Option.of("source.starting-offsets", "committed-or-earliest",
             "Where sources start without a checkpoint: committed-or-earliest, earliest or latest.");
     public static final Option OUT_OF_ORDERNESS_MS = Option.of("watermark.out-of-orderness.ms", 5000,
@@ -29,7 +34,7 @@ public final class CommonOptions {
     public static final Option STATE_BACKEND = Option.of("state.backend", "rocksdb", "State backend (rocksdb or hashmap).");
 
     public static final List<Option> ALL = List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, PARALLELISM, MAX_PARALLELISM,
-            CHECKPOINT_INTERVAL_MS, DELIVERY, TRANSACTION_TIMEOUT_MS, STARTING_OFFSETS, OUT_OF_ORDERNESS_MS,
+            CHECKPOINT_INTERVAL_MS, DELIVERY, TRANSACTION_TIMEOUT_MS, TRANSACTION_NAMING, OBJECT_REUSE, STARTING_OFFSETS, OUT_OF_ORDERNESS_MS,
             IDLENESS_MS, MAX_FUTURE_SKEW_MS, MAX_PAST_SKEW_MS, STATE_BACKEND);
 
     private CommonOptions() {}

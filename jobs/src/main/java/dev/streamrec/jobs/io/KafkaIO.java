@@ -5,8 +5,13 @@ import java.util.Properties;
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -70,7 +75,20 @@ public final class KafkaIO {
                 .setDeliveryGuarantee(guarantee)
                 .setTransactionalIdPrefix(config.get(CommonOptions.TOPIC_PREFIX) + config.jobName() + "-" + sinkName)
                 .setKafkaProducerConfig(producer)
+                .setTransactionNamingStrategy(transactionNaming(config))
                 .build();
+    }
+
+    static TransactionNamingStrategy transactionNaming(JobConfig config) {
+        String mode = config.get(CommonOptions.TRANSACTION_NAMING);
+        switch (mode) {
+            case "pooling":
+                return TransactionNamingStrategy.POOLING;
+            case "incrementing":
+                return TransactionNamingStrategy.INCREMENTING;
+            default:
+                throw new IllegalArgumentException("unknown " + CommonOptions.TRANSACTION_NAMING.key() + ": " + mode);
+        }
     }
 
     static DeliveryGuarantee deliveryGuarantee(JobConfig config) {
@@ -105,7 +123,9 @@ public final class KafkaIO {
         }
     }
 
-    static final class AvroRecordSerializer<T extends SpecificRecordBase> implements KafkaRecordSerializationSchema<T> {
+    /** Declares its topic (the lineage facet), which the pooled transaction naming needs to find lingering transactions. */
+    static final class AvroRecordSerializer<T extends SpecificRecordBase>
+            implements KafkaRecordSerializationSchema<T>, KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
         private final String topic;
         private final AvroSingleObjectSerde<T> serde;
@@ -115,6 +135,11 @@ public final class KafkaIO {
             this.topic = topic;
             this.serde = AvroSingleObjectSerde.of(type);
             this.key = key;
+        }
+
+        @Override
+        public java.util.Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+            return java.util.Optional.of(new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(java.util.List.of(topic))));
         }
 
         @Override
