@@ -31,7 +31,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -166,10 +165,8 @@ public final class FeatureJobBenchmark {
         int serverPort = EmbeddedKafkaBroker.freePort();
         flinkConf = LocalFlinkCluster.configuration(workDir, cfg.getInt(SLOTS), restPort, proxyPort, serverPort,
                 MemorySize.parse(cfg.get(MANAGED_MEMORY)));
-        cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(flinkConf)
-                .setNumTaskManagers(1).setNumSlotsPerTaskManager(cfg.getInt(SLOTS)).build());
-        cluster.start();
-        restPort = cluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+        cluster = LocalFlinkCluster.start(flinkConf);
+        restPort = LocalFlinkCluster.restPort(cluster);
         say("MiniCluster up, REST at " + restPort);
 
         Map<String, Object> params = new LinkedHashMap<>();

@@ -13,18 +13,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
+
+import dev.streamrec.jobs.local.TempDirs;
 
 /**
  * A real single-node Apache Kafka broker (KRaft, combined broker + controller) for tests, the local stack and benchmarks.
@@ -124,7 +124,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         try {
             started = pb.start();
         } catch (IOException e) {
-            deleteRecursively(dir);
+            TempDirs.deleteRecursively(dir);
             throw e;
         }
         this.process = started;
@@ -287,7 +287,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        deleteRecursively(dir);
+        TempDirs.deleteRecursively(dir);
     }
 
     private Properties serverProperties(Path dataDir) {
@@ -444,23 +444,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    static void deleteRecursively(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
-        }
-    }
-
     /**
      * Main class of the child JVM: {@code ChildMain <parentPid> <clusterId> <server.properties>}. Formats the storage
      * and runs the broker; exits when the parent process is gone.
@@ -475,7 +458,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             // An orphaned broker (parent killed with SIGKILL, no shutdown hook ran) removes its directory and stops.
             Path brokerDir = Path.of(propsFile).toAbsolutePath().getParent();
             Runnable orphaned = () -> {
-                deleteRecursively(brokerDir);
+                TempDirs.deleteRecursively(brokerDir);
                 Runtime.getRuntime().halt(0);
             };
             ProcessHandle.of(parentPid).ifPresentOrElse(parent -> parent.onExit().thenRun(orphaned), orphaned);

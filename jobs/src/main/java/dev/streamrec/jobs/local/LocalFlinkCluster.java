@@ -3,6 +3,7 @@ package dev.streamrec.jobs.local;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -15,6 +16,8 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 
 /**
  * The configuration of the in-process Flink cluster (a MiniCluster) that the local stack, the tests and the
@@ -48,5 +51,27 @@ public final class LocalFlinkCluster {
         conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(workDir.resolve("tmp")).toString());
         conf.set(WebOptions.TMP_DIR, Files.createDirectories(workDir.resolve("web")).toString());
         return conf;
+    }
+
+    /** Starts a MiniCluster with one TaskManager of the configured slots; a cluster that fails to start is closed. */
+    public static MiniCluster start(Configuration conf) throws Exception {
+        MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
+                .setNumTaskManagers(1).setNumSlotsPerTaskManager(conf.get(TaskManagerOptions.NUM_TASK_SLOTS)).build());
+        try {
+            cluster.start();
+        } catch (Exception | Error e) {
+            try {
+                cluster.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return cluster;
+    }
+
+    /** The REST port the started cluster listens on (the configured one, or the one it picked). */
+    public static int restPort(MiniCluster cluster) throws Exception {
+        return cluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
     }
 }

@@ -1,6 +1,5 @@
 package dev.streamrec.jobs.local;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -28,7 +27,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -128,10 +126,8 @@ public final class LocalStack implements AutoCloseable {
         // The launcher's own class path already holds the kit, Avro and the Kafka client that job jars bundle (a real
         // cluster's lib/ does not): parent-first keeps one copy of each in this JVM.
         conf.setString("classloader.resolve-order", "parent-first");
-        cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
-                .setNumTaskManagers(1).setNumSlotsPerTaskManager(8).build());
-        cluster.start();
-        restPort = cluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+        cluster = LocalFlinkCluster.start(conf);
+        restPort = LocalFlinkCluster.restPort(cluster);
         say("Flink web UI and REST at http://" + LocalFlinkCluster.HOST + ":" + restPort);
         reader = new QueryableStateReader(LocalFlinkCluster.HOST, config.getInt(PROXY_PORT));
 
@@ -338,17 +334,7 @@ public final class LocalStack implements AutoCloseable {
         if (broker != null) {
             broker.close();
         }
-        deleteRecursively(workDir.toFile());
-    }
-
-    private static void deleteRecursively(File f) {
-        File[] children = f.listFiles();
-        if (children != null) {
-            for (File c : children) {
-                deleteRecursively(c);
-            }
-        }
-        f.delete();
+        TempDirs.deleteRecursively(workDir);
     }
 
     static void say(String line) {

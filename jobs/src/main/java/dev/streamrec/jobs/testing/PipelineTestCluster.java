@@ -5,13 +5,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -23,7 +21,6 @@ import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -32,6 +29,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import dev.streamrec.jobs.kafka.EmbeddedKafkaBroker;
 import dev.streamrec.jobs.kafka.TopicAdmin;
 import dev.streamrec.jobs.local.LocalFlinkCluster;
+import dev.streamrec.jobs.local.TempDirs;
 
 /**
  * JUnit 5 extension: one real Kafka broker ({@link EmbeddedKafkaBroker}) and one Flink {@link MiniCluster} per test class.
@@ -118,14 +116,9 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
                 MemorySize.parse("256m"));
         this.configuration = conf;
 
-        miniCluster = new MiniCluster(new MiniClusterConfiguration.Builder()
-                .setConfiguration(conf)
-                .setNumTaskManagers(1)
-                .setNumSlotsPerTaskManager(slots)
-                .build());
         try {
-            miniCluster.start();
-            restPort = miniCluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+            miniCluster = LocalFlinkCluster.start(conf);
+            restPort = LocalFlinkCluster.restPort(miniCluster);
         } finally {
             try {
                 broker = brokerStart.join();
@@ -170,7 +163,7 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
             }
             broker = null;
         }
-        deleteRecursively(tempDir);
+        TempDirs.deleteRecursively(tempDir);
         tempDir = null;
         if (!errors.isEmpty()) {
             IllegalStateException e = new IllegalStateException("errors while stopping the test cluster");
@@ -314,17 +307,6 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
         for (JobID id : cancelled) {
             CompletableFuture<?> result = miniCluster.requestJobResult(id);
             result.get(60, TimeUnit.SECONDS);
-        }
-    }
-
-    private static void deleteRecursively(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (Exception ignored) {
-            // best effort
         }
     }
 }
