@@ -25,10 +25,6 @@ public record FeatureParams(int maxTriggers, Map<ActionType, Double> weights, do
         return new FeatureParams(n, weights, ratingMidpoint, halfLifeMs, maxPreferences);
     }
 
-    public FeatureParams withMaxPreferences(int n) {
-        return new FeatureParams(maxTriggers, weights, ratingMidpoint, halfLifeMs, n);
-    }
-
     static Map<ActionType, Double> parseWeights(String spec) {
         Map<ActionType, Double> w = new EnumMap<>(ActionType.class);
         for (String pair : spec.split(",")) {

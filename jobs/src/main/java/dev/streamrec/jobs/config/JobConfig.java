@@ -173,18 +173,6 @@ public final class JobConfig implements Serializable {
     public String topic(Topic topic) {
         return topic.name(get(CommonOptions.TOPIC_PREFIX));
     }
-
-    /** A copy with some values replaced (used by the launcher and tests). */
-    public JobConfig with(Map<String, String> overrides) {
-        Map<String, String> copy = new LinkedHashMap<>(values);
-        overrides.forEach((k, v) -> put(options, copy, k, v, "override"));
-        return new JobConfig(jobName, options, copy);
-    }
-
-    public Map<String, String> asMap() {
-        return Map.copyOf(values);
-    }
-
     @Override
     public String toString() {
         return jobName + values;

@@ -81,9 +81,5 @@ public final class DeadLetters {
             total.inc();
             byCode.computeIfAbsent(rejection.code(), c -> group.addGroup("deadLetterReason", c).counter("deadLetters")).inc();
         }
-
-        public long total() {
-            return total.getCount();
-        }
     }
 }

@@ -80,10 +80,6 @@ public final class QueryableStateReader implements AutoCloseable {
         return false;
     }
 
-    public QueryableStateClient client() {
-        return client;
-    }
-
     @Override
     public void close() {
         if (owned) {
