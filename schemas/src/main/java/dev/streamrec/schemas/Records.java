@@ -13,8 +13,13 @@ import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemProfile;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.ShardAnswer;
+import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TrainingExample;
+import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 
@@ -22,7 +27,8 @@ import dev.streamrec.avro.UserFeatures;
 public final class Records {
     public static final List<Class<? extends SpecificRecordBase>> ALL = List.of(
             UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
-            RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class);
+            RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class,
+            ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, ShardCommand.class);
 
     private Records() {}
 
