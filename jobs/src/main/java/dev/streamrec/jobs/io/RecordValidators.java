@@ -47,12 +47,19 @@ public final class RecordValidators {
 
     /** Items: ids, status, and for ACTIVE items a finite vector of the expected dimension. */
     public static Validator<ItemEmbedding> itemEmbedding(int dimension, EventTimeSkew skew) {
+        Validator<ItemEmbedding> basics = itemEmbeddingWithoutVector(skew);
+        return (e, now) -> Checks.first(
+                basics.check(e, now),
+                e.getStatus() == ItemStatus.ACTIVE ? Checks.vector("vector", e.getVector(), dimension) : null);
+    }
+
+    /** Items: ids, status and event time; for jobs that check the vector against its version's dimension later. */
+    public static Validator<ItemEmbedding> itemEmbeddingWithoutVector(EventTimeSkew skew) {
         return (e, now) -> Checks.first(
                 Checks.id("itemId", e.getItemId()),
                 Checks.id("modelVersion", e.getModelVersion()),
                 e.getStatus() == null || e.getStatus() == ItemStatus.UNKNOWN
                         ? new Rejection(Rejection.UNKNOWN_ENUM, "status is not one this job knows") : null,
-                e.getStatus() == ItemStatus.ACTIVE ? Checks.vector("vector", e.getVector(), dimension) : null,
                 skew.check("eventTime", e.getEventTime(), now));
     }
 }

@@ -1,0 +1,41 @@
+package dev.streamrec.index;
+
+import java.util.List;
+
+import dev.streamrec.jobs.config.Option;
+
+/** index-job's own options (the common ones are in {@code CommonOptions}). */
+public final class IndexOptions {
+    public static final Option SHARDS = Option.of("index.shards", 8,
+            "Index shards (items go to shard hash(itemId) mod shards). Independent of parallelism; fixed for the life of the state.");
+    public static final Option DIMENSION = Option.of("index.vector-dimension", 64,
+            "Embedding dimension of a model version that model-versions does not declare one for; other sizes are dead-lettered.");
+    public static final Option M = Option.of("index.hnsw.m", 16, "HNSW links per node (more: better recall, more memory).");
+    public static final Option EF_CONSTRUCTION = Option.of("index.hnsw.ef-construction", 200,
+            "HNSW candidate list size while inserting (more: better graph, slower inserts).");
+    public static final Option EF = Option.of("index.hnsw.ef", 200,
+            "HNSW candidate list size while searching; the effective value is at least the number of results asked for.");
+    public static final Option SNAPSHOT_INTERVAL_MS = Option.of("index.snapshot-interval.ms", 600000,
+            "How often a shard whose index changed writes a snapshot of it into keyed state, so a restore loads it "
+                    + "instead of rebuilding; 0 turns snapshots off (restores rebuild from the items).");
+    public static final Option REBUILD_THREADS = Option.of("index.rebuild-threads", 0,
+            "Threads a shard uses to rebuild an index from its items after a restore; 0 = available processors.");
+    public static final Option DELETED_RETENTION_MS = Option.of("index.deleted-item-retention.ms", 7L * 24 * 3600 * 1000,
+            "How long a deleted item's tombstone is kept (so an older upsert replayed later cannot bring it back).");
+    public static final Option INITIAL_SERVING_VERSION = Option.of("model.initial-serving-version", "v1",
+            "The model version that serves until model-versions declares one SERVING.");
+    public static final Option K = Option.of("recall.k", 200, "Candidates per user (and per shard, before the merge).");
+    public static final Option I2I_TRIGGERS = Option.of("recall.i2i-triggers", 5,
+            "The user's most recent distinct trigger items whose nearest neighbours form the i2i channel.");
+    public static final Option I2I_PER_TRIGGER = Option.of("recall.i2i-per-trigger", 40, "Neighbours kept per i2i trigger item.");
+    public static final Option DEBOUNCE_MS = Option.of("recall.debounce.ms", 1000,
+            "A user's recall is computed at most once per this interval: a burst of feature updates costs one computation.");
+    public static final Option USER_TTL_MS = Option.of("recall.user-ttl.ms", 30L * 24 * 3600 * 1000,
+            "A user whose recall has not been recomputed for this long (wall clock) is dropped from state.");
+
+    public static final List<Option> ALL = List.of(SHARDS, DIMENSION, M, EF_CONSTRUCTION, EF, SNAPSHOT_INTERVAL_MS,
+            REBUILD_THREADS, DELETED_RETENTION_MS, INITIAL_SERVING_VERSION, K, I2I_TRIGGERS, I2I_PER_TRIGGER, DEBOUNCE_MS,
+            USER_TTL_MS);
+
+    private IndexOptions() {}
+}

@@ -1,0 +1,86 @@
+package dev.streamrec.index;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
+
+/**
+ * What the index-job knows of model versions: the latest control event per version (broadcast state), and the
+ * rules that follow from it. Vectors of different versions are never compared: every request names one version.
+ */
+public final class ModelVersions {
+    /** Broadcast state: version -> its latest control event. */
+    public static final MapStateDescriptor<String, ModelVersion> STATE =
+            new MapStateDescriptor<>("model-versions", Types.STRING, TypeInformation.of(ModelVersion.class));
+
+    private ModelVersions() {}
+
+    /** Whether {@code event} is newer than what is known of its version (control events may be replayed). */
+    public static boolean isNewer(ModelVersion known, ModelVersion event) {
+        return known == null || event.getEventTime() >= known.getEventTime();
+    }
+
+    /** Records a control event in broadcast state unless a newer one of its version is known; true if recorded. */
+    public static boolean remember(BroadcastState<String, ModelVersion> state, ModelVersion event) throws Exception {
+        if (!isNewer(state.get(event.getVersion()), event)) {
+            return false;
+        }
+        state.put(event.getVersion(), ModelVersion.newBuilder(event).build());
+        return true;
+    }
+
+    public static boolean isRetired(Map<String, ModelVersion> known, String version) {
+        ModelVersion m = known.get(version);
+        return m != null && m.getPhase() == ModelPhase.RETIRED;
+    }
+
+    /**
+     * The version a user's recall uses: the most recently switched-to SERVING version the user has a vector of. A user
+     * without a vector of the newest serving version stays on the previous one until feature-job gives them one.
+     * With no SERVING event yet, the configured initial version serves. Returns the newest serving version when the
+     * user has a vector of none of them (their recall then has only the i2i channel).
+     */
+    public static String servingVersionFor(Iterable<Map.Entry<String, ModelVersion>> known, String initialServing,
+                                           Set<String> userVersions) {
+        List<ModelVersion> serving = new ArrayList<>();
+        boolean initialRetired = false;
+        for (Map.Entry<String, ModelVersion> e : known) {
+            ModelVersion m = e.getValue();
+            if (m.getPhase() == ModelPhase.SERVING) {
+                serving.add(m);
+            }
+            if (m.getVersion().equals(initialServing) && m.getPhase() == ModelPhase.RETIRED) {
+                initialRetired = true;
+            }
+        }
+        serving.sort(Comparator.comparingLong(ModelVersion::getEventTime).reversed().thenComparing(ModelVersion::getVersion));
+        List<String> order = new ArrayList<>();
+        for (ModelVersion m : serving) {
+            order.add(m.getVersion());
+        }
+        if (!initialRetired && !order.contains(initialServing)) {
+            order.add(initialServing); // served before any SERVING event: the oldest fallback
+        }
+        for (String v : order) {
+            if (userVersions.contains(v)) {
+                return v;
+            }
+        }
+        return order.isEmpty() ? initialServing : order.get(0);
+    }
+
+    /** The declared dimension of a version, else the default. */
+    public static int dimensionOf(ModelVersion known, int defaultDimension) {
+        return known != null && known.getDimension() != null ? known.getDimension() : defaultDimension;
+    }
+}

@@ -1,0 +1,102 @@
+package dev.streamrec.index;
+
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
+import org.apache.flink.util.Collector;
+
+import dev.streamrec.avro.RecallRequest;
+import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.TriggerVector;
+
+/**
+ * Keyed by userId: waits until a request's trigger vectors are all known, then fans it out to every shard. Requests
+ * and vectors travel different paths, so either may come first; a newer request supersedes an older one still
+ * waiting (its late vectors are ignored).
+ */
+public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, ShardCommand> {
+    /** A request whose vectors came first is parked with this requestedAt until the request itself arrives. */
+    private static final long PLACEHOLDER = -1;
+
+    private final int shards;
+
+    private transient ValueState<RecallRequest> pending;
+    private transient Counter superseded;
+
+    public RequestAssembler(int shards) {
+        this.shards = shards;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        pending = getRuntimeContext().getState(new ValueStateDescriptor<>("assembling-request", TypeInformation.of(RecallRequest.class)));
+        superseded = getRuntimeContext().getMetricGroup().addGroup("streamrec").counter("supersededRequests");
+    }
+
+    @Override
+    public void processElement1(RecallRequest request, Context ctx, Collector<ShardCommand> out) throws Exception {
+        RecallRequest waiting = pending.value();
+        if (waiting != null && waiting.getRequestId() > request.getRequestId()) {
+            superseded.inc();
+            return;
+        }
+        if (waiting != null && waiting.getRequestId() < request.getRequestId() && waiting.getRequestedAt() != PLACEHOLDER) {
+            superseded.inc();
+        }
+        RecallRequest current = RecallRequest.newBuilder(request).build();
+        if (waiting != null && waiting.getRequestId() == request.getRequestId()) {
+            current.getTriggerVectors().putAll(waiting.getTriggerVectors());
+        }
+        completeOrWait(current, out);
+    }
+
+    @Override
+    public void processElement2(TriggerVector vector, Context ctx, Collector<ShardCommand> out) throws Exception {
+        RecallRequest waiting = pending.value();
+        if (waiting != null && waiting.getRequestId() > vector.getRequestId()) {
+            return; // belongs to a superseded request
+        }
+        if (waiting == null || waiting.getRequestId() < vector.getRequestId()) {
+            waiting = RecallRequest.newBuilder()
+                    .setUserId(vector.getUserId()).setRequestId(vector.getRequestId()).setModelVersion(vector.getModelVersion())
+                    .setUserVector(Vectors.EMPTY).setSourceEventTime(0).setRequestedAt(PLACEHOLDER)
+                    .setTriggerVectors(new HashMap<>())
+                    .build();
+        }
+        waiting.getTriggerVectors().put(vector.getItemId(), copy(vector.getVector()));
+        completeOrWait(waiting, out);
+    }
+
+    private void completeOrWait(RecallRequest request, Collector<ShardCommand> out) throws Exception {
+        if (request.getRequestedAt() == PLACEHOLDER
+                || !request.getTriggerVectors().keySet().containsAll(request.getTriggerItems())) {
+            pending.update(request);
+            return;
+        }
+        pending.clear();
+        Map<String, ByteBuffer> known = new HashMap<>();
+        request.getTriggerVectors().forEach((item, v) -> {
+            if (!Vectors.isEmpty(v)) {
+                known.put(item, v);
+            }
+        });
+        for (int shard = 0; shard < shards; shard++) {
+            RecallRequest forShard = RecallRequest.newBuilder(request).setTriggerVectors(known).setShard(shard).build();
+            out.collect(new ShardCommand(null, forShard, null));
+        }
+    }
+
+    private static ByteBuffer copy(ByteBuffer b) {
+        ByteBuffer c = ByteBuffer.allocate(b.remaining());
+        c.put(b.duplicate());
+        c.flip();
+        return c;
+    }
+}

@@ -1,0 +1,209 @@
+package dev.streamrec.index;
+
+import static dev.streamrec.index.IndexFixtures.T0;
+import static dev.streamrec.index.IndexFixtures.command;
+import static dev.streamrec.index.IndexFixtures.deleted;
+import static dev.streamrec.index.IndexFixtures.item;
+import static dev.streamrec.index.IndexFixtures.phase;
+import static dev.streamrec.index.IndexFixtures.query;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRequest;
+import dev.streamrec.avro.ScoredItem;
+import dev.streamrec.avro.ShardAnswer;
+import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.index.ann.ClusteredVectors;
+import dev.streamrec.index.ann.Sharding;
+
+/** The shard operator through Flink's harness, on RocksDB: item changes, queries, versions, restore and rescale. */
+class ShardIndexFunctionTest {
+    private static final int MAX_PARALLELISM = 128;
+    private static final int SHARDS = 4;
+    private final RecallSettings settings = RecallSettings.defaults().withShards(SHARDS).withK(10, 5).withSnapshotIntervalMs(60_000);
+    private final List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> open = new ArrayList<>();
+
+    private KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer> harness(
+            RecallSettings s, int parallelism, int subtask, OperatorSubtaskState restoreFrom) throws Exception {
+        var h = new KeyedBroadcastOperatorTestHarness<>(
+                new CoBroadcastWithKeyedOperator<>(new ShardIndexFunction(s), List.of(ModelVersions.STATE)),
+                c -> IndexJob.shardKey(c, s.shards()), Types.INT, MAX_PARALLELISM, parallelism, subtask);
+        h.setStateBackend(new EmbeddedRocksDBStateBackend());
+        open.add(h);
+        if (restoreFrom != null) {
+            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                    restoreFrom, MAX_PARALLELISM, 1, parallelism, subtask));
+        }
+        h.open();
+        h.setProcessingTime(T0);
+        return h;
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (var h : open) {
+            h.close();
+        }
+    }
+
+    /** One query per shard, as the assembler fans a request out; returns the merged top-K of u2i. */
+    private static List<String> u2i(KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer> h,
+                                    String version, float[] userVector) throws Exception {
+        return ask(List.of(h), 1, version, userVector, Map.of(), List.of()).getU2i().stream().map(ScoredItem::getItemId).toList();
+    }
+
+    /** Sends a request to every shard (each to the subtask that owns it) and merges the answers. */
+    private static ShardAnswer ask(List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> subtasks,
+                                   int parallelism, String version, float[] userVector, Map<String, float[]> seeds,
+                                   List<String> excluded) throws Exception {
+        ShardAnswer merged = null;
+        for (int shard = 0; shard < SHARDS; shard++) {
+            var h = subtasks.get(KeyGroupRangeAssignment.assignKeyToParallelOperator(shard, MAX_PARALLELISM, parallelism));
+            int before = h.extractOutputValues().size();
+            RecallRequest q = query("u", 7, version, userVector, seeds, excluded, shard);
+            h.processElement(new ShardCommand(null, q, null), 0);
+            List<ShardAnswer> out = h.extractOutputValues();
+            assertThat(out).hasSize(before + 1);
+            merged = RecallMerge.accumulate(merged, out.get(out.size() - 1), 10, 5);
+        }
+        return merged;
+    }
+
+    private static float[] v(float... f) {
+        return f;
+    }
+
+    @Test
+    void upsertReupsertAndDelete() throws Exception {
+        var h = harness(settings, 1, 0, null);
+        h.processElement(command(item("a", "v1", v(1, 0, 0), T0)), 0);
+        h.processElement(command(item("b", "v1", v(0.5f, 1, 0), T0)), 0);
+        assertThat(u2i(h, "v1", v(1, 0, 0))).startsWith("a");
+
+        h.processElement(command(item("a", "v1", v(0, 0, 1), T0 + 1)), 0); // re-upsert moves it
+        assertThat(u2i(h, "v1", v(0, 0, 1))).startsWith("a");
+        assertThat(u2i(h, "v1", v(1, 0, 0)).indexOf("a")).isGreaterThan(u2i(h, "v1", v(1, 0, 0)).indexOf("b"));
+
+        h.processElement(command(item("a", "v1", v(1, 0, 0), T0 - 5)), 0); // older than what is known: ignored
+        assertThat(u2i(h, "v1", v(0, 0, 1))).startsWith("a");
+
+        h.processElement(command(deleted("a", "v1", T0 + 2)), 0);
+        assertThat(u2i(h, "v1", v(0, 0, 1))).containsExactly("b");
+        h.processElement(command(item("a", "v1", v(0, 0, 1), T0 + 1)), 0); // replayed upsert older than the delete
+        assertThat(u2i(h, "v1", v(0, 0, 1))).containsExactly("b");
+        h.processElement(command(item("a", "v1", v(0, 0, 1), T0 + 3)), 0); // a newer upsert brings it back
+        assertThat(u2i(h, "v1", v(0, 0, 1))).startsWith("a");
+    }
+
+    @Test
+    void versionsLiveSideBySideAndAreNeverCompared() throws Exception {
+        var h = harness(settings, 1, 0, null);
+        h.processElement(command(item("a", "v1", v(1, 0, 0), T0)), 0);
+        h.processElement(command(item("b", "v1", v(0, 1, 0), T0)), 0);
+        h.processElement(command(item("a", "v2", v(0, 1), T0)), 0); // v2 has another dimension
+        h.processElement(command(item("c", "v2", v(1, 0), T0)), 0);
+        assertThat(u2i(h, "v1", v(1, 0, 0))).containsExactly("a", "b");
+        assertThat(u2i(h, "v2", v(1, 0))).containsExactly("c", "a");
+        assertThat(u2i(h, "v3", v(1, 0))).isEmpty();
+        assertThat(u2i(h, "v2", v(1, 0, 0))).as("a v1-sized vector against v2's index").isEmpty();
+    }
+
+    @Test
+    void retiringAVersionDropsItsIndexAndItsState() throws Exception {
+        var h = harness(settings, 1, 0, null);
+        h.processElement(command(item("a", "v1", v(1, 0, 0), T0)), 0);
+        h.processElement(command(item("a", "v2", v(0, 1), T0)), 0);
+        h.processElement(command(item("b", "v1", v(0, 1, 0), T0)), 0);
+        h.setProcessingTime(T0 + 60_000); // a snapshot of both versions is written
+        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
+        h.processBroadcastElement(phase("v1", ModelPhase.RETIRED, T0 + 2), 0);
+        assertThat(u2i(h, "v1", v(1, 0, 0))).isEmpty();
+        assertThat(u2i(h, "v2", v(0, 1))).containsExactly("a");
+        h.processElement(command(item("c", "v1", v(1, 0, 0), T0 + 3)), 0); // a late v1 item is not indexed
+        assertThat(u2i(h, "v1", v(1, 0, 0))).isEmpty();
+
+        // Nothing of v1 comes back from state after a restore: neither items nor the snapshot.
+        OperatorSubtaskState snapshot = h.snapshot(1, T0);
+        var restored = harness(settings, 1, 0, snapshot);
+        assertThat(u2i(restored, "v1", v(1, 0, 0))).isEmpty();
+        assertThat(u2i(restored, "v2", v(0, 1))).containsExactly("a");
+    }
+
+    @Test
+    void i2iExcludesTheUsersTriggerItems() throws Exception {
+        var h = harness(settings, 1, 0, null);
+        h.processElement(command(item("seed", "v1", v(1, 0, 0), T0)), 0);
+        h.processElement(command(item("seen", "v1", v(1, 0.1f, 0), T0)), 0);
+        h.processElement(command(item("near", "v1", v(1, 0.2f, 0), T0)), 0);
+        h.processElement(command(item("far", "v1", v(0, 0, 1), T0)), 0);
+        ShardAnswer merged = ask(List.of(h), 1, "v1", null, Map.of("seed", v(1, 0, 0)), List.of("seed", "seen"));
+        assertThat(merged.getU2i()).isEmpty();
+        assertThat(merged.getI2i().get("seed")).extracting(ScoredItem::getItemId).containsExactly("near", "far");
+    }
+
+    @Test
+    void restoreAtAnotherParallelismAnswersIdentically() throws Exception {
+        for (long snapshotInterval : new long[] {60_000, 0}) { // loaded from a snapshot, and rebuilt from the items
+            RecallSettings s = settings.withSnapshotIntervalMs(snapshotInterval);
+            var before = harness(s, 1, 0, null);
+            ClusteredVectors data = new ClusteredVectors(11, 16, 20, 0.2);
+            for (int i = 0; i < 3000; i++) {
+                before.processElement(command(item(ClusteredVectors.itemId(i), "v1", data.vector(i), T0)), 0);
+            }
+            for (int i = 0; i < 3000; i += 10) {
+                before.processElement(command(deleted(ClusteredVectors.itemId(i), "v1", T0 + 1)), 0);
+            }
+            before.setProcessingTime(T0 + 60_000); // snapshot (when enabled) ...
+            for (int i = 3000; i < 3200; i++) { // ... then changes the snapshot does not have
+                before.processElement(command(item(ClusteredVectors.itemId(i), "v1", data.vector(i), T0 + 2)), 0);
+            }
+            before.processElement(command(deleted(ClusteredVectors.itemId(3001), "v1", T0 + 3)), 0);
+            before.processElement(command(item(ClusteredVectors.itemId(5), "v1", data.vector(2000), T0 + 3)), 0);
+
+            List<ShardAnswer> expected = new ArrayList<>();
+            for (int q = 0; q < 20; q++) {
+                expected.add(ask(List.of(before), 1, "v1", data.query(q), Map.of(), List.of()));
+            }
+            OperatorSubtaskState snapshot = before.snapshot(1, T0);
+
+            int parallelism = 3;
+            List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> after = new ArrayList<>();
+            for (int subtask = 0; subtask < parallelism; subtask++) {
+                after.add(harness(s, parallelism, subtask, snapshot));
+            }
+            for (int q = 0; q < 20; q++) {
+                ShardAnswer answer = ask(after, parallelism, "v1", data.query(q), Map.of(), List.of());
+                assertThat(answer.getU2i()).as("query %d, snapshot interval %d", q, snapshotInterval)
+                        .isEqualTo(expected.get(q).getU2i());
+                assertThat(answer.getU2i()).extracting(ScoredItem::getItemId)
+                        .doesNotContain(ClusteredVectors.itemId(0), ClusteredVectors.itemId(3001));
+            }
+        }
+    }
+
+    @Test
+    void everyItemLandsInItsOwnShard() {
+        Map<Integer, Integer> counts = new HashMap<>();
+        for (int i = 0; i < 10_000; i++) {
+            counts.merge(Sharding.shardOf(ClusteredVectors.itemId(i), SHARDS), 1, Integer::sum);
+        }
+        assertThat(counts).hasSize(SHARDS);
+        assertThat(counts.values()).allSatisfy(c -> assertThat(c).isBetween(2_000, 3_000));
+    }
+}
