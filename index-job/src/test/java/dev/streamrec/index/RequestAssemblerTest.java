@@ -1,0 +1,75 @@
+package dev.streamrec.index;
+
+import static dev.streamrec.index.IndexFixtures.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.streamrec.avro.RecallRequest;
+import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.TriggerVector;
+
+class RequestAssemblerTest {
+    private KeyedTwoInputStreamOperatorTestHarness<String, RecallRequest, TriggerVector, ShardCommand> h;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        h = new KeyedTwoInputStreamOperatorTestHarness<>(new KeyedCoProcessOperator<>(new RequestAssembler(3)),
+                RecallRequest::getUserId, TriggerVector::getUserId, Types.STRING);
+        h.open();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        h.close();
+    }
+
+    private static RecallRequest request(long id, String... seeds) {
+        return RecallRequest.newBuilder()
+                .setUserId("u").setRequestId(id).setModelVersion("v1").setUserVector(Vectors.toBytes(new float[] {1, 0}))
+                .setTriggerItems(List.of(seeds)).setExcludedItems(List.of(seeds))
+                .setSourceEventTime(T0).setRequestedAt(T0).build();
+    }
+
+    private static TriggerVector vector(long id, String item, float... v) {
+        return new TriggerVector("u", id, item, "v1", v.length == 0 ? Vectors.EMPTY : Vectors.toBytes(v));
+    }
+
+    @Test
+    void fansOutToEveryShardOnceAllSeedVectorsAreKnownWhicheverComesFirst() throws Exception {
+        h.processElement2(vector(1, "a", 1, 0), 0);
+        h.processElement1(request(1, "a", "b", "c"), 0);
+        h.processElement2(vector(1, "b"), 0); // b has no vector (deleted): not a seed, but answered
+        assertThat(h.extractOutputValues()).isEmpty();
+        h.processElement2(vector(1, "c", 0, 1), 0);
+        List<ShardCommand> out = h.extractOutputValues();
+        assertThat(out).extracting(c -> c.getQuery().getShard()).containsExactly(0, 1, 2);
+        assertThat(out.get(0).getQuery().getTriggerVectors()).containsOnlyKeys("a", "c");
+        assertThat(Vectors.fromBytes(out.get(2).getQuery().getTriggerVectors().get("c"))).containsExactly(0f, 1f);
+    }
+
+    @Test
+    void aRequestWithoutSeedsGoesOutAtOnce() throws Exception {
+        h.processElement1(request(5), 0);
+        assertThat(h.extractOutputValues()).hasSize(3);
+    }
+
+    @Test
+    void aNewerRequestSupersedesAWaitingOne() throws Exception {
+        h.processElement1(request(1, "a"), 0);
+        h.processElement1(request(2, "b"), 0);
+        h.processElement2(vector(1, "a", 1, 0), 0); // late, for the superseded request
+        assertThat(h.extractOutputValues()).isEmpty();
+        h.processElement2(vector(2, "b", 1, 0), 0);
+        assertThat(h.extractOutputValues()).extracting(c -> c.getQuery().getRequestId()).containsOnly(2L).hasSize(3);
+        h.processElement1(request(1, "a"), 0); // an older request arriving late is dropped
+        assertThat(h.extractOutputValues()).hasSize(3);
+    }
+}
