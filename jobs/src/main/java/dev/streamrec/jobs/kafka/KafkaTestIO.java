@@ -226,6 +226,21 @@ public final class KafkaTestIO implements AutoCloseable {
     /** Reads with a custom value decoder (not called for null values). */
     public static <V> List<Received<V>> consume(String bootstrap, String topic, int count, Duration timeout,
             Function<byte[], V> decoder) {
+        return consumeUntil(bootstrap, topic, timeout, decoder, read -> read.size() >= count);
+    }
+
+    /**
+     * Reads {@code topic} from the beginning (read_committed) until what was read satisfies {@code done} (tested after
+     * every poll) or {@code timeout} has passed, and returns what was read: the caller asserts.
+     */
+    public static <T extends SpecificRecordBase> List<Received<T>> consumeUntil(String bootstrap, String topic, Class<T> type,
+            Duration timeout, java.util.function.Predicate<List<Received<T>>> done) {
+        AvroKafkaDeserializer<T> d = new AvroKafkaDeserializer<>(type);
+        return consumeUntil(bootstrap, topic, timeout, bytes -> d.deserialize(topic, bytes), done);
+    }
+
+    private static <V> List<Received<V>> consumeUntil(String bootstrap, String topic, Duration timeout,
+            Function<byte[], V> decoder, java.util.function.Predicate<List<Received<V>>> done) {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<Received<V>> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(bootstrap),
@@ -233,7 +248,7 @@ public final class KafkaTestIO implements AutoCloseable {
             List<TopicPartition> partitions = partitions(consumer, topic, deadline);
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            while (out.size() < count) {
+            while (!done.test(out)) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     break;

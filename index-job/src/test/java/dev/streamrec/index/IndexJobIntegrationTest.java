@@ -1,0 +1,133 @@
+package dev.streamrec.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.flink.core.execution.JobClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.streamrec.avro.Candidate;
+import dev.streamrec.avro.DeadLetter;
+import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.Trigger;
+import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.feature.FeatureJob;
+import dev.streamrec.index.ann.BruteForceIndex;
+import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.QueryableStates;
+import dev.streamrec.jobs.Topic;
+import dev.streamrec.jobs.config.JobConfig;
+import dev.streamrec.jobs.kafka.KafkaTestIO;
+import dev.streamrec.jobs.serving.QueryableStateReader;
+import dev.streamrec.jobs.testing.PipelineTestCluster;
+
+/**
+ * index-job end to end with feature-job in front, on a real Kafka broker and a Flink MiniCluster with RocksDB:
+ * items (some deleted) and actions go in through Kafka; each user's recall is read from the recall topic
+ * (read_committed) and through queryable state; both agree, reflect the user's last action, and match an exact
+ * search over the live items.
+ */
+class IndexJobIntegrationTest {
+    @RegisterExtension
+    static final PipelineTestCluster CLUSTER = new PipelineTestCluster();
+
+    static JobConfig featureConfig(String prefix) {
+        return new FeatureJob().parseConfig("--bootstrap.servers", CLUSTER.bootstrapServers(), "--topic.prefix", prefix,
+                "--parallelism", "1", "--checkpoint.interval.ms", "500",
+                "--features.vector-dimension", String.valueOf(IndexScenario.DIMENSION), "--source.starting-offsets", "earliest");
+    }
+
+    static JobConfig indexConfig(String prefix, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("--bootstrap.servers", CLUSTER.bootstrapServers(),
+                "--topic.prefix", prefix, "--parallelism", "2", "--checkpoint.interval.ms", "500",
+                "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION), "--index.shards", "4",
+                "--recall.debounce.ms", "300", "--recall.k", "50", "--source.starting-offsets", "earliest"));
+        args.addAll(List.of(extra));
+        return new IndexJob().parseConfig(args.toArray(String[]::new));
+    }
+
+    @Test
+    void recallOnTheTopicAndThroughQueryableStateAgreeAndMatchExactSearch() throws Exception {
+        CLUSTER.createPipelineTopics(2);
+        String prefix = CLUSTER.topicPrefix();
+        IndexScenario scenario = new IndexScenario(3000, 21);
+        try (KafkaTestIO kafka = new KafkaTestIO(CLUSTER.bootstrapServers())) {
+            JobClient features = JobSetup.submit(new FeatureJob(), CLUSTER.environment(), featureConfig(prefix));
+            JobClient index = JobSetup.submit(new IndexJob(), CLUSTER.environment(), indexConfig(prefix));
+            CLUSTER.awaitJobRunning(features.getJobID(), Duration.ofMinutes(1));
+            CLUSTER.awaitJobRunning(index.getJobID(), Duration.ofMinutes(1));
+
+            IndexScenario.produceItems(kafka, prefix, scenario.items("v1"));
+            IndexScenario.produceItems(kafka, prefix, scenario.deletes("v1"));
+            // Bad input: a vector of the wrong dimension.
+            ItemEmbedding wrong = IndexFixtures.item("bad-item", "v1", new float[IndexScenario.DIMENSION + 1], scenario.base);
+            wrong.getVector().set(0, 1f);
+            kafka.produce(Topic.ITEM_EMBEDDINGS.name(prefix), "bad-item", wrong, System.currentTimeMillis());
+            IndexScenario.awaitItemsIngested(kafka, prefix);
+
+            IndexScenario.produceActions(kafka, prefix, scenario.actions(30, 8, 0));
+            Map<String, RecallResult> fromTopic = scenario.readFinalRecall(kafka, prefix, Duration.ofMinutes(3));
+
+            BruteForceIndex exact = scenario.exact("v1");
+            double recallSum = 0;
+            try (QueryableStateReader reader = new QueryableStateReader(CLUSTER.queryableStateClient())) {
+                for (Map.Entry<String, RecallResult> e : fromTopic.entrySet()) {
+                    String user = e.getKey();
+                    RecallResult queried = reader.lookup(index.getJobID(), user, QueryableStates.recall(QueryableStates.RECALL),
+                            Duration.ofSeconds(30), r -> r.getComputedAt() >= e.getValue().getComputedAt());
+                    assertThat(queried).as("queryable recall of %s", user).isEqualTo(e.getValue());
+
+                    UserFeatures f = reader.lookup(features.getJobID(), user, QueryableStates.userFeatures(),
+                            Duration.ofSeconds(30), x -> x.getLastEventTime() == queried.getSourceEventTime());
+                    float[] userVector = Vectors.fromList(f.getVectors().get(0).getVector());
+                    assertThat(queried.getModelVersion()).isEqualTo("v1");
+                    assertThat(queried.getCandidates()).hasSize(50);
+                    assertThat(queried.getCandidates()).extracting(Candidate::getItemId)
+                            .doesNotHaveDuplicates()
+                            .noneMatch(scenario.deleted::contains);
+                    Set<String> triggers = new HashSet<>();
+                    for (Trigger t : f.getTriggers()) {
+                        triggers.add(t.getItemId());
+                    }
+                    assertThat(IndexScenario.channel(queried, RecallMerge.I2I)).isNotEmpty().noneMatch(triggers::contains);
+                    // u2i scores are the cosine similarity to the user's vector
+                    for (Candidate c : queried.getCandidates()) {
+                        if (c.getChannel().equals(RecallMerge.U2I)) {
+                            assertThat(c.getScore()).isCloseTo(cosine(userVector, scenario, c.getItemId()), org.assertj.core.data.Offset.offset(1e-4));
+                        }
+                    }
+                    recallSum += IndexScenario.recallAt10(queried, userVector, exact);
+                }
+            }
+            assertThat(recallSum / fromTopic.size()).as("mean recall@10 against exact search").isGreaterThanOrEqualTo(0.95);
+
+            List<KafkaTestIO.Received<DeadLetter>> dead = KafkaTestIO.consumeUntil(kafka.bootstrapServers(),
+                    Topic.DEAD_LETTERS.name(prefix), DeadLetter.class, Duration.ofMinutes(1),
+                    read -> read.stream().anyMatch(r -> r.decoded().getJob().equals(IndexJob.NAME)));
+            assertThat(dead).filteredOn(r -> r.decoded().getJob().equals(IndexJob.NAME))
+                    .singleElement().satisfies(r -> {
+                        assertThat(r.key()).isEqualTo("bad-item");
+                        assertThat(r.decoded().getReason()).startsWith("bad-vector");
+                    });
+            index.cancel().get();
+            features.cancel().get();
+        }
+    }
+
+    private static double cosine(float[] user, IndexScenario scenario, String itemId) {
+        float[] item = Vectors.normalized(scenario.versions.get("v1").vector(Integer.parseInt(itemId.replaceAll("\\D", ""))));
+        float[] u = Vectors.normalized(user);
+        double dot = 0;
+        for (int i = 0; i < u.length; i++) {
+            dot += u[i] * item[i];
+        }
+        return dot;
+    }
+}
