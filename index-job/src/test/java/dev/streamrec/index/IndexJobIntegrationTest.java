@@ -38,15 +38,15 @@ class IndexJobIntegrationTest {
     @RegisterExtension
     static final PipelineTestCluster CLUSTER = new PipelineTestCluster();
 
-    static JobConfig featureConfig(String prefix) {
-        return new FeatureJob().parseConfig("--bootstrap.servers", CLUSTER.bootstrapServers(), "--topic.prefix", prefix,
+    static JobConfig featureConfig(PipelineTestCluster cluster) {
+        return new FeatureJob().parseConfig("--bootstrap.servers", cluster.bootstrapServers(), "--topic.prefix", cluster.topicPrefix(),
                 "--parallelism", "1", "--checkpoint.interval.ms", "500",
                 "--features.vector-dimension", String.valueOf(IndexScenario.DIMENSION), "--source.starting-offsets", "earliest");
     }
 
-    static JobConfig indexConfig(String prefix, String... extra) {
-        List<String> args = new java.util.ArrayList<>(List.of("--bootstrap.servers", CLUSTER.bootstrapServers(),
-                "--topic.prefix", prefix, "--parallelism", "2", "--checkpoint.interval.ms", "500",
+    static JobConfig indexConfig(PipelineTestCluster cluster, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("--bootstrap.servers", cluster.bootstrapServers(),
+                "--topic.prefix", cluster.topicPrefix(), "--parallelism", "2", "--checkpoint.interval.ms", "500",
                 "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION), "--index.shards", "4",
                 "--recall.debounce.ms", "300", "--recall.k", "50", "--source.starting-offsets", "earliest"));
         args.addAll(List.of(extra));
@@ -59,8 +59,8 @@ class IndexJobIntegrationTest {
         String prefix = CLUSTER.topicPrefix();
         IndexScenario scenario = new IndexScenario(3000, 21);
         try (KafkaTestIO kafka = new KafkaTestIO(CLUSTER.bootstrapServers())) {
-            JobClient features = JobSetup.submit(new FeatureJob(), CLUSTER.environment(), featureConfig(prefix));
-            JobClient index = JobSetup.submit(new IndexJob(), CLUSTER.environment(), indexConfig(prefix));
+            JobClient features = JobSetup.submit(new FeatureJob(), CLUSTER.environment(), featureConfig(CLUSTER));
+            JobClient index = JobSetup.submit(new IndexJob(), CLUSTER.environment(), indexConfig(CLUSTER));
             CLUSTER.awaitJobRunning(features.getJobID(), Duration.ofMinutes(1));
             CLUSTER.awaitJobRunning(index.getJobID(), Duration.ofMinutes(1));
 
