@@ -1,52 +1,40 @@
 package dev.streamrec.feature.bench;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.streamrec.jobs.serving.FlinkRestClient;
 
 /**
- * A few read-only Flink REST calls for the benchmark's cheap profile: per-vertex busy / back-pressured / idle time
+ * The benchmark's cheap profile, read through the Flink REST API: per-vertex busy / back-pressured / idle time
  * (ms per second, averaged over the subtasks and over the samples taken) and checkpoint statistics.
  */
 final class FlinkRest {
     private static final String[] TIMES = {"busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "idleTimeMsPerSecond"};
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final ObjectMapper json = new ObjectMapper();
-    private final String base;
+    private final FlinkRestClient rest;
     private final String job;
     private final Map<String, String> vertices = new LinkedHashMap<>();
     /** vertex name -> metric -> [sum of avgs, samples] */
     private final Map<String, Map<String, double[]>> sums = new LinkedHashMap<>();
 
     FlinkRest(String host, int port, String jobId) {
-        this.base = "http://" + host + ":" + port;
+        this.rest = new FlinkRestClient(host, port);
         this.job = jobId;
-    }
-
-    private JsonNode get(String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return json.readTree(r.body());
     }
 
     /** Takes one sample of the vertices' busy/back-pressured/idle times; failures are skipped. */
     void sample() {
         try {
             if (vertices.isEmpty()) {
-                for (JsonNode v : get("/jobs/" + job).get("vertices")) {
+                for (JsonNode v : rest.get("/jobs/" + job).get("vertices")) {
                     vertices.put(v.get("id").asText(), v.get("name").asText());
                 }
             }
             for (Map.Entry<String, String> v : vertices.entrySet()) {
-                JsonNode metrics = get("/jobs/" + job + "/vertices/" + v.getKey() + "/subtasks/metrics?get="
+                JsonNode metrics = rest.get("/jobs/" + job + "/vertices/" + v.getKey() + "/subtasks/metrics?get="
                         + String.join(",", TIMES) + "&agg=avg");
                 for (JsonNode m : metrics) {
                     if (m.has("avg")) {
@@ -86,7 +74,7 @@ final class FlinkRest {
     Map<String, Object> checkpoints() {
         Map<String, Object> out = new HashMap<>();
         try {
-            JsonNode c = get("/jobs/" + job + "/checkpoints");
+            JsonNode c = rest.get("/jobs/" + job + "/checkpoints");
             out.put("completed", c.path("counts").path("completed").asLong());
             out.put("failed", c.path("counts").path("failed").asLong());
             JsonNode d = c.path("summary").path("end_to_end_duration");

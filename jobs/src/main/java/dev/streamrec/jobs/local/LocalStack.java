@@ -35,11 +35,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.PipelineJob;
-import dev.streamrec.jobs.QueryableStates;
 import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
@@ -48,13 +48,16 @@ import dev.streamrec.jobs.demo.MovieLensReplay;
 import dev.streamrec.jobs.kafka.EmbeddedKafkaBroker;
 import dev.streamrec.jobs.kafka.KafkaTestIO;
 import dev.streamrec.jobs.kafka.TopicAdmin;
-import dev.streamrec.jobs.serving.QueryableStateReader;
+import dev.streamrec.jobs.serving.Lookup;
+import dev.streamrec.jobs.serving.QueryTarget;
+import dev.streamrec.jobs.serving.RecallClient;
+import dev.streamrec.jobs.serving.ServingText;
 
 /**
  * The local stack behind the README's run command: a real Kafka broker, the pipeline topics, a Flink cluster
  * (MiniCluster, RocksDB, queryable state, REST/web UI), every job found in the job jars submitted to it like to a
- * real cluster, demo data (or a MovieLens replay) flowing in, and a status line plus a few users' features read
- * back through queryable state every few seconds. Ctrl-C shuts everything down.
+ * real cluster, demo data (or a MovieLens replay) flowing in, and a status line plus a few users' features and recall
+ * read back through queryable state ({@link RecallClient}) every few seconds. Ctrl-C shuts everything down.
  */
 public final class LocalStack implements AutoCloseable {
     static final Option MOVIELENS = Option.of("movielens", "", "Replay a MovieLens directory (ratings.csv, movies.csv) instead of the generator.");
@@ -81,7 +84,7 @@ public final class LocalStack implements AutoCloseable {
     private final Map<String, JobID> jobs = new LinkedHashMap<>();
     private EmbeddedKafkaBroker broker;
     private MiniCluster cluster;
-    private QueryableStateReader reader;
+    private RecallClient recallClient;
     private Thread producerThread;
 
     LocalStack(JobConfig config) throws IOException {
@@ -129,7 +132,8 @@ public final class LocalStack implements AutoCloseable {
         cluster = LocalFlinkCluster.start(conf);
         restPort = LocalFlinkCluster.restPort(cluster);
         say("Flink web UI and REST at http://" + LocalFlinkCluster.HOST + ":" + restPort);
-        reader = new QueryableStateReader(LocalFlinkCluster.HOST, config.getInt(PROXY_PORT));
+        recallClient = RecallClient.builder().rest("http://" + LocalFlinkCluster.HOST + ":" + restPort)
+                .proxy(LocalFlinkCluster.HOST, config.getInt(PROXY_PORT)).timeout(Duration.ofSeconds(2)).build();
 
         boolean movielens = !config.get(MOVIELENS).isBlank();
         for (Path jar : jobJars()) {
@@ -277,20 +281,29 @@ public final class LocalStack implements AutoCloseable {
         sb.append(counts.entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .map(e -> e.getKey() + "=" + String.format("%,d", e.getValue())).collect(Collectors.joining(", ")));
         say(sb.toString());
-        JobID featureJob = jobs.get("feature-job");
-        if (featureJob == null) {
+        boolean features = jobs.containsKey(QueryTarget.FEATURE_JOB);
+        boolean recall = jobs.containsKey(QueryTarget.INDEX_JOB);
+        if (!features && !recall) {
             return;
         }
         List<String> users = activity.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                 .limit(3).map(Map.Entry::getKey).collect(Collectors.toList());
         for (String user : users) {
-            try {
-                UserFeatures f = reader.lookupOnce(featureJob, user, QueryableStates.userFeatures(), Duration.ofSeconds(2));
-                say("  " + describe(user, f));
-            } catch (Exception e) {
-                say("  " + user + ": not queryable yet (" + e.getClass().getSimpleName() + ")");
+            if (features) {
+                Lookup<UserFeatures> f = recallClient.userFeatures(user);
+                say("  " + (f.outcome() == Lookup.Outcome.DEADLINE_PASSED ? notQueryable(f) : describe(user, f.value())));
+            }
+            if (recall) {
+                Lookup<RecallResult> r = recallClient.recall(user, Duration.ofSeconds(1));
+                long now = System.currentTimeMillis();
+                say("    " + (r.found() ? "recall (queryable state): " + ServingText.recallSummary(r.value(), 3, now)
+                        : r.outcome() == Lookup.Outcome.NO_VALUE ? "no recall yet" : notQueryable(r)));
             }
         }
+    }
+
+    private static String notQueryable(Lookup<?> lookup) {
+        return lookup.key() + ": " + lookup.target() + " not queryable yet (" + lookup.problem() + ")";
     }
 
     static String describe(String user, UserFeatures f) {
@@ -321,8 +334,8 @@ public final class LocalStack implements AutoCloseable {
                 }
             }
         }
-        if (reader != null) {
-            reader.close();
+        if (recallClient != null) {
+            recallClient.close();
         }
         if (cluster != null) {
             try {
