@@ -406,7 +406,8 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
         final Counter recallComputations;
         final Counter dimensionMismatches;
         final Histogram recallLatencyMicros;
-        boolean dirty;
+        /** The heap index changed since the shard's last snapshot (read by a metric thread). */
+        volatile boolean dirty;
         volatile long restoreMillis;
         volatile long snapshotMillis;
         volatile long snapshotBytes;
@@ -423,6 +424,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
             group.gauge("restoreMillis", () -> restoreMillis);
             group.gauge("snapshotMillis", () -> snapshotMillis);
             group.gauge("snapshotBytes", () -> snapshotBytes);
+            group.gauge("snapshotCurrent", () -> dirty ? 0 : 1);
         }
 
         ShardVectorIndex indexFor(String version, int dimension) {
