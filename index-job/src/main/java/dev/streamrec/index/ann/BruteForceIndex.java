@@ -93,11 +93,8 @@ public final class BruteForceIndex {
 
     /** The exact {@code k} most similar live items, best first (ties: smaller id first), skipping {@code exclude}d ids. */
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        if (k <= 0 || size == 0) {
-            return List.of();
-        }
         float[] q = Vectors.unitCopy(query, dimension);
-        if (q == null) {
+        if (k <= 0 || size == 0 || q == null) {
             return List.of();
         }
         int cap = Math.min(k, size);

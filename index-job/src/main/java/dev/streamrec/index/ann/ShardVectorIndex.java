@@ -11,6 +11,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.ObjLongConsumer;
 import java.util.function.Predicate;
 
@@ -33,6 +38,13 @@ import com.github.jelmerk.hnswlib.core.hnsw.HnswIndex;
  * so an update older than a delete that happened before the compaction would be accepted again: the durable store
  * in front of this index is the authority on ordering.
  *
+ * <p>Compaction rebuilds the whole graph, at the build rate (seconds per 10,000 items). By default it runs in the
+ * calling thread, inside the update that triggered it. With {@link #compactInBackground(Executor)} it runs on that
+ * executor instead, from a copy of the live items' list (items are immutable) into a new graph, while this index
+ * keeps serving and updating the old graph; updates made meanwhile are logged and replayed on the new graph (mostly
+ * by the background task itself), and the next call on this index after the rebuild finishes swaps the graphs. The
+ * old and the new graph are both in memory until then.
+ *
  * <p>Not thread-safe: meant to be used by one thread (one Flink operator). hnswlib's own locks are uncontended then.
  */
 public final class ShardVectorIndex {
@@ -43,36 +55,23 @@ public final class ShardVectorIndex {
 
     private final int dimension;
     private final IndexParams params;
-    private HnswIndex<String, float[], IndexItem, Float> hnsw;
-    /** Nodes in the hnswlib graph, live and deleted (hnswlib does not expose its count). */
-    private int nodes;
+    private Graph graph;
     private long compactions;
     private long lastCompactionNanos;
+    private Executor compactionExecutor;
+    private Compaction pending;
 
     public ShardVectorIndex(int dimension, IndexParams params) {
-        this(dimension, params, newHnsw(dimension, params, params.initialCapacity()));
+        this(dimension, params, new Graph(dimension, params, params.initialCapacity()));
     }
 
-    private ShardVectorIndex(int dimension, IndexParams params, HnswIndex<String, float[], IndexItem, Float> hnsw) {
+    private ShardVectorIndex(int dimension, IndexParams params, Graph graph) {
         if (dimension < 1) {
             throw new IllegalArgumentException("dimension must be positive: " + dimension);
         }
         this.dimension = dimension;
         this.params = params;
-        this.hnsw = hnsw;
-    }
-
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private static HnswIndex<String, float[], IndexItem, Float> newHnsw(int dimension, IndexParams params, int capacity) {
-        ItemCodec codec = new ItemCodec(dimension);
-        return HnswIndex.newBuilder(dimension, NegativeDotDistance.INSTANCE, capacity)
-                .withM(params.m())
-                .withEfConstruction(params.efConstruction())
-                .withEf(params.ef())
-                .withRemoveEnabled()
-                .withCustomSerializers((ObjectSerializer<String>) (ObjectSerializer) codec,
-                        (ObjectSerializer<IndexItem>) (ObjectSerializer) codec)
-                .build();
+        this.graph = graph;
     }
 
     public int dimension() {
@@ -85,32 +84,48 @@ public final class ShardVectorIndex {
 
     /** Live items. */
     public int size() {
-        return hnsw.size();
+        return graph.hnsw.size();
     }
 
     /** Nodes in the graph, live and deleted (or replaced) ones. */
     public int nodeCount() {
-        return nodes;
+        return graph.nodes;
     }
 
     /** Deleted (or replaced) nodes still in the graph; reset by compaction. */
     public int deletedNodeCount() {
-        return nodes - hnsw.size();
+        return graph.deleted();
     }
 
     /** Node slots currently allocated. */
     public int capacity() {
-        return hnsw.getMaxItemCount();
+        return graph.hnsw.getMaxItemCount();
     }
 
-    /** Compactions (graph rebuilds) so far, automatic or explicit. */
+    /** Compactions (graph rebuilds) completed so far, automatic or explicit. */
     public long compactionCount() {
         return compactions;
     }
 
-    /** Duration of the last compaction in nanoseconds (0 if none). */
+    /**
+     * How long the last completed compaction took in nanoseconds, from start to swap (0 if none). In the background
+     * this is not a pause: the index kept serving meanwhile.
+     */
     public long lastCompactionNanos() {
         return lastCompactionNanos;
+    }
+
+    /** True while a background compaction runs (its graph is not in use yet). */
+    public boolean compactionInProgress() {
+        return pending != null;
+    }
+
+    /**
+     * Runs automatic compactions on {@code executor} from now on (null: in the calling thread, the default). The
+     * executor belongs to the caller (e.g. a single-thread executor the operator shuts down in {@code close()}).
+     */
+    public void compactInBackground(Executor executor) {
+        this.compactionExecutor = executor;
     }
 
     /**
@@ -126,22 +141,15 @@ public final class ShardVectorIndex {
         if (unit == null) {
             throw new IllegalArgumentException("zero vector for item " + itemId);
         }
-        Optional<IndexItem> current = hnsw.get(itemId);
-        boolean newNode = true;
-        if (current.isPresent()) {
-            IndexItem cur = current.get();
-            if (version < cur.version) {
-                return false;
+        IndexItem item = new IndexItem(itemId, unit, version);
+        finishCompactionIfDone();
+        boolean added = graph.upsert(item);
+        if (added) {
+            if (pending != null) {
+                pending.log.add(new Op(item, null, 0));
+            } else {
+                maybeCompact();
             }
-            newNode = !Arrays.equals(cur.vector, unit);
-        }
-        if (newNode && nodes >= hnsw.getMaxItemCount()) {
-            grow();
-        }
-        boolean added = hnsw.add(new IndexItem(itemId, unit, version));
-        if (added && newNode) {
-            nodes++;
-            maybeCompact();
         }
         return added;
     }
@@ -152,30 +160,35 @@ public final class ShardVectorIndex {
      * @return false when the item is absent or has a higher version than {@code version}
      */
     public boolean remove(String itemId, long version) {
-        boolean removed = hnsw.remove(itemId, version);
+        finishCompactionIfDone();
+        boolean removed = graph.hnsw.remove(itemId, version);
         if (removed) {
-            maybeCompact();
+            if (pending != null) {
+                pending.log.add(new Op(null, itemId, version));
+            } else {
+                maybeCompact();
+            }
         }
         return removed;
     }
 
     public boolean contains(String itemId) {
-        return hnsw.get(itemId).isPresent();
+        return graph.hnsw.get(itemId).isPresent();
     }
 
     /** The live item's version, or -1 when absent. */
     public long version(String itemId) {
-        return hnsw.get(itemId).map(i -> i.version).orElse(-1L);
+        return graph.hnsw.get(itemId).map(i -> i.version).orElse(-1L);
     }
 
     /** A copy of the stored unit vector, or null when absent. */
     public float[] vector(String itemId) {
-        return hnsw.get(itemId).map(i -> i.vector.clone()).orElse(null);
+        return graph.hnsw.get(itemId).map(i -> i.vector.clone()).orElse(null);
     }
 
     /** Calls {@code idAndVersion} for every live item, in no particular order. */
     public void forEachItem(ObjLongConsumer<String> idAndVersion) {
-        for (IndexItem item : hnsw.items()) {
+        for (IndexItem item : graph.hnsw.items()) {
             idAndVersion.accept(item.id, item.version);
         }
     }
@@ -188,12 +201,11 @@ public final class ShardVectorIndex {
      * @param exclude ids to leave out, or null
      */
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        int live = hnsw.size();
-        if (k <= 0 || live == 0) {
-            return List.of();
-        }
         float[] q = Vectors.unitCopy(query, dimension);
-        if (q == null) {
+        finishCompactionIfDone();
+        HnswIndex<String, float[], IndexItem, Float> hnsw = graph.hnsw;
+        int live = hnsw.size();
+        if (k <= 0 || live == 0 || q == null) {
             return List.of();
         }
         int want = exclude == null ? k : Math.max(k + 8, Math.min(2 * k, params.ef()));
@@ -218,49 +230,111 @@ public final class ShardVectorIndex {
         }
     }
 
-    /** Rebuilds the graph from the live items now, dropping deleted nodes (and deleted items' versions). */
+    /**
+     * Rebuilds the graph from the live items now, in the calling thread with {@code threads} threads, dropping deleted
+     * nodes (and deleted items' versions). If a background compaction is running, waits for it instead.
+     */
     public void compact(int threads) {
+        if (pending != null) {
+            awaitCompaction();
+            return;
+        }
         long start = System.nanoTime();
-        Collection<IndexItem> live = hnsw.items();
-        HnswIndex<String, float[], IndexItem, Float> fresh = newHnsw(dimension, params, capacityFor(live.size()));
-        addAll(fresh, live, threads);
-        hnsw = fresh;
-        nodes = live.size();
+        Collection<IndexItem> live = graph.hnsw.items();
+        Graph fresh = new Graph(dimension, params, capacityFor(params, live.size()));
+        fresh.addAll(live, threads);
+        graph = fresh;
         compactions++;
         lastCompactionNanos = System.nanoTime() - start;
     }
 
-    private void maybeCompact() {
-        int deleted = deletedNodeCount();
-        if (params.compactionThreshold() < 1.0 && deleted >= params.compactionMinDeleted()
-                && deleted > params.compactionThreshold() * nodes) {
-            compact(params.compactionThreads());
+    /** Waits for a running background compaction, if any, and switches to its graph. */
+    public void awaitCompaction() {
+        if (pending != null) {
+            try {
+                pending.done.join();
+            } catch (CompletionException e) {
+                // reported by finishCompaction
+            }
+            finishCompaction();
         }
     }
 
-    private void grow() {
-        int cap = hnsw.getMaxItemCount();
-        hnsw.resize((int) Math.min(Integer.MAX_VALUE - 8, Math.max(cap + 1L, (long) Math.ceil(cap * params.growthFactor()))));
+    /**
+     * Abandons a running background compaction (e.g. when the operator closes): the task stops at its next item and
+     * this index keeps its current graph.
+     */
+    public void cancelCompaction() {
+        if (pending != null) {
+            pending.cancelled = true;
+            pending = null;
+        }
     }
 
-    private int capacityFor(int items) {
+    private void maybeCompact() {
+        int deleted = graph.deleted();
+        if (params.compactionThreshold() < 1.0 && deleted >= params.compactionMinDeleted()
+                && deleted > params.compactionThreshold() * graph.nodes) {
+            if (compactionExecutor == null || !startCompaction(compactionExecutor)) {
+                compact(params.compactionThreads());
+            }
+        }
+    }
+
+    private boolean startCompaction(Executor executor) {
+        List<IndexItem> live = new ArrayList<>(graph.hnsw.items());
+        Compaction c = new Compaction(System.nanoTime());
+        int dim = dimension;
+        IndexParams p = params;
+        try {
+            c.done = CompletableFuture.supplyAsync(() -> {
+                Graph fresh = new Graph(dim, p, capacityFor(p, live.size()));
+                for (IndexItem item : live) {
+                    if (c.cancelled) {
+                        return null;
+                    }
+                    fresh.hnsw.add(item);
+                }
+                fresh.nodes = live.size();
+                // catch up with the updates made meanwhile; the owner replays whatever is logged after this
+                for (Op op = c.log.poll(); op != null && !c.cancelled; op = c.log.poll()) {
+                    op.applyTo(fresh);
+                }
+                return fresh;
+            }, executor);
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+        pending = c;
+        return true;
+    }
+
+    private void finishCompactionIfDone() {
+        if (pending != null && pending.done.isDone()) {
+            finishCompaction();
+        }
+    }
+
+    private void finishCompaction() {
+        Compaction c = pending;
+        pending = null;
+        Graph fresh;
+        try {
+            fresh = c.done.join();
+        } catch (CompletionException e) {
+            throw new IllegalStateException("background compaction failed; the index keeps its previous graph", e.getCause());
+        }
+        for (Op op = c.log.poll(); op != null; op = c.log.poll()) {
+            op.applyTo(fresh);
+        }
+        graph = fresh;
+        compactions++;
+        lastCompactionNanos = System.nanoTime() - c.startNanos;
+    }
+
+    static int capacityFor(IndexParams params, int items) {
         return (int) Math.min(Integer.MAX_VALUE - 8,
                 Math.max(params.initialCapacity(), (long) Math.ceil(items * params.growthFactor())));
-    }
-
-    private static void addAll(HnswIndex<String, float[], IndexItem, Float> index, Collection<IndexItem> items, int threads) {
-        if (threads <= 1 || items.size() < 1000) {
-            for (IndexItem item : items) {
-                index.add(item);
-            }
-            return;
-        }
-        try {
-            index.addAll(items, threads, NullProgressListener.INSTANCE, Integer.MAX_VALUE);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while building the index", e);
-        }
     }
 
     /**
@@ -280,25 +354,24 @@ public final class ShardVectorIndex {
                 byId.put(v.itemId(), new IndexItem(v.itemId(), unit, v.version()));
             }
         }
-        ShardVectorIndex index = new ShardVectorIndex(dimension, params, null);
-        index.hnsw = newHnsw(dimension, params, index.capacityFor(byId.size()));
-        addAll(index.hnsw, byId.values(), threads);
-        index.nodes = byId.size();
-        return index;
+        Graph graph = new Graph(dimension, params, capacityFor(params, byId.size()));
+        graph.addAll(byId.values(), threads);
+        return new ShardVectorIndex(dimension, params, graph);
     }
 
     /**
      * Writes the whole index (graph included, so loading it needs no rebuild) in a compact binary form: a small header,
      * then hnswlib's own stream (its custom writeObject: ints for the links, {@link ItemCodec} records for the items)
-     * in length-prefixed frames. Do not modify the index while writing.
+     * in length-prefixed frames. Writes the graph in use (a background compaction's new graph is not in use yet).
      */
     public void writeSnapshot(DataOutput out) throws IOException {
+        finishCompactionIfDone();
         out.writeInt(SNAPSHOT_MAGIC);
         out.writeInt(SNAPSHOT_FORMAT);
         out.writeInt(dimension);
-        out.writeInt(nodes);
+        out.writeInt(graph.nodes);
         try (Frames.Out frames = new Frames.Out(out)) {
-            hnsw.save(frames);
+            graph.hnsw.save(frames);
         }
     }
 
@@ -306,7 +379,6 @@ public final class ShardVectorIndex {
      * Reads a snapshot written by {@link #writeSnapshot}. The graph keeps the m and efConstruction it was built with;
      * the search ef and the capacity/compaction settings come from {@code params}.
      */
-    @SuppressWarnings("unchecked")
     public static ShardVectorIndex readSnapshot(DataInput in, IndexParams params) throws IOException {
         int magic = in.readInt();
         if (magic != SNAPSHOT_MAGIC) {
@@ -321,7 +393,7 @@ public final class ShardVectorIndex {
         HnswIndex<String, float[], IndexItem, Float> hnsw;
         try (Frames.In frames = new Frames.In(in)) {
             hnsw = HnswIndex.load(frames, ShardVectorIndex.class.getClassLoader());
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | ClassCastException e) {
             throw new IOException("cannot read the index snapshot", e);
         }
         if (hnsw.getDimensions() != dimension) {
@@ -329,9 +401,9 @@ public final class ShardVectorIndex {
         }
         ((ItemCodec) (Object) hnsw.getItemSerializer()).endRead();
         hnsw.setEf(params.ef());
-        ShardVectorIndex index = new ShardVectorIndex(dimension, params, hnsw);
-        index.nodes = nodes;
-        return index;
+        Graph graph = new Graph(params, hnsw);
+        graph.nodes = nodes;
+        return new ShardVectorIndex(dimension, params, graph);
     }
 
     private static void checkId(String itemId) {
@@ -342,7 +414,102 @@ public final class ShardVectorIndex {
 
     @Override
     public String toString() {
-        return "ShardVectorIndex{dimension=" + dimension + ", size=" + size() + ", nodes=" + nodes + ", capacity="
-                + capacity() + "}";
+        return "ShardVectorIndex{dimension=" + dimension + ", size=" + size() + ", nodes=" + graph.nodes + ", capacity="
+                + capacity() + (pending != null ? ", compacting" : "") + "}";
+    }
+
+    /** An hnswlib graph and its node count (hnswlib does not expose it). Used by one thread at a time. */
+    private static final class Graph {
+        final IndexParams params;
+        final HnswIndex<String, float[], IndexItem, Float> hnsw;
+        /** Nodes in the graph, live and deleted. */
+        int nodes;
+
+        Graph(int dimension, IndexParams params, int capacity) {
+            this(params, newHnsw(dimension, params, capacity));
+        }
+
+        Graph(IndexParams params, HnswIndex<String, float[], IndexItem, Float> hnsw) {
+            this.params = params;
+            this.hnsw = hnsw;
+        }
+
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        private static HnswIndex<String, float[], IndexItem, Float> newHnsw(int dimension, IndexParams params, int capacity) {
+            ItemCodec codec = new ItemCodec(dimension);
+            return HnswIndex.newBuilder(dimension, NegativeDotDistance.INSTANCE, capacity)
+                    .withM(params.m())
+                    .withEfConstruction(params.efConstruction())
+                    .withEf(params.ef())
+                    .withRemoveEnabled()
+                    .withCustomSerializers((ObjectSerializer<String>) (ObjectSerializer) codec,
+                            (ObjectSerializer<IndexItem>) (ObjectSerializer) codec)
+                    .build();
+        }
+
+        int deleted() {
+            return nodes - hnsw.size();
+        }
+
+        boolean upsert(IndexItem item) {
+            Optional<IndexItem> current = hnsw.get(item.id);
+            boolean newNode = true;
+            if (current.isPresent()) {
+                IndexItem cur = current.get();
+                if (item.version < cur.version) {
+                    return false;
+                }
+                newNode = !Arrays.equals(cur.vector, item.vector);
+            }
+            if (newNode && nodes >= hnsw.getMaxItemCount()) {
+                int cap = hnsw.getMaxItemCount();
+                hnsw.resize((int) Math.min(Integer.MAX_VALUE - 8,
+                        Math.max(cap + 1L, (long) Math.ceil(cap * params.growthFactor()))));
+            }
+            boolean added = hnsw.add(item);
+            if (added && newNode) {
+                nodes++;
+            }
+            return added;
+        }
+
+        /** Adds items with distinct ids to this fresh graph. */
+        void addAll(Collection<IndexItem> items, int threads) {
+            if (threads <= 1 || items.size() < 1000) {
+                for (IndexItem item : items) {
+                    hnsw.add(item);
+                }
+            } else {
+                try {
+                    hnsw.addAll(items, threads, NullProgressListener.INSTANCE, Integer.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while building the index", e);
+                }
+            }
+            nodes += items.size();
+        }
+    }
+
+    /** An update made while a background compaction ran: an upsert ({@code item} set) or a remove. */
+    private record Op(IndexItem item, String removeId, long removeVersion) {
+        void applyTo(Graph g) {
+            if (item != null) {
+                g.upsert(item);
+            } else {
+                g.hnsw.remove(removeId, removeVersion);
+            }
+        }
+    }
+
+    private static final class Compaction {
+        final long startNanos;
+        final ConcurrentLinkedQueue<Op> log = new ConcurrentLinkedQueue<>();
+        volatile boolean cancelled;
+        CompletableFuture<Graph> done;
+
+        Compaction(long startNanos) {
+            this.startNanos = startNanos;
+        }
     }
 }

@@ -262,6 +262,89 @@ class ShardVectorIndexTest {
     }
 
     @Test
+    void backgroundCompactionKeepsServingAndReplaysTheUpdatesMadeMeanwhile() {
+        java.util.ArrayDeque<Runnable> tasks = new java.util.ArrayDeque<>();
+        ShardVectorIndex index = filled(SMALL.withCompactionMinDeleted(50), 400);
+        index.compactInBackground(tasks::add); // runs when this test says so
+        Map<String, float[]> model = new HashMap<>();
+        for (int i = 0; i < 400; i++) {
+            model.put(ClusteredVectors.itemId(i), DATA.vector(i));
+        }
+        int i = 0;
+        while (tasks.isEmpty()) { // delete until a compaction is due
+            index.remove(ClusteredVectors.itemId(i), 2);
+            model.remove(ClusteredVectors.itemId(i));
+            i++;
+        }
+        assertThat(index.compactionInProgress()).isTrue();
+        long compactionsBefore = index.compactionCount();
+
+        // updates before the task runs: the task catches up with them itself
+        index.remove("i399", 3);
+        model.remove("i399");
+        index.upsert("i398", DATA.query(1), 3);
+        model.put("i398", DATA.query(1));
+        index.upsert("new1", DATA.query(2), 1);
+        model.put("new1", DATA.query(2));
+        assertThat(index.search(DATA.query(2), 1, null).get(0).itemId()).isEqualTo("new1"); // served by the old graph
+        tasks.poll().run();
+        assertThat(index.compactionInProgress()).isTrue(); // nothing looked since the task finished
+        // the next call swaps the graphs, then applies to the new one
+        index.remove("i397", 3);
+        assertThat(index.compactionInProgress()).isFalse();
+        model.remove("i397");
+        index.upsert("new2", DATA.query(3), 1);
+        model.put("new2", DATA.query(3));
+
+        List<Neighbor> hits = index.search(DATA.query(2), 5, null);
+
+        assertThat(index.compactionCount()).isEqualTo(compactionsBefore + 1);
+        // the new graph only holds the nodes left behind by the replayed updates: i399, i398's old vector, i397
+        assertThat(index.deletedNodeCount()).isEqualTo(3);
+        assertThat(hits.get(0).itemId()).isEqualTo("new1");
+        assertThat(index.size()).isEqualTo(model.size());
+        model.forEach((id, v) -> assertThat(index.vector(id)).containsExactly(unit(v)));
+        assertThat(index.contains("i399")).isFalse();
+        assertThat(index.contains("i397")).isFalse();
+        assertThat(index.search(DATA.query(3), 1, null).get(0).itemId()).isEqualTo("new2");
+        assertThat(tasks).isEmpty();
+    }
+
+    @Test
+    void backgroundCompactionOnARealThreadNeverReturnsRemovedItems() throws Exception {
+        java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            ShardVectorIndex index = filled(SMALL.withCompactionMinDeleted(100).withCompactionThreshold(0.2), 2000);
+            index.compactInBackground(executor);
+            Set<String> removed = new HashSet<>();
+            int version = 2;
+            boolean sawCompaction = false;
+            for (int i = 0; i < 2000; i += 2) {
+                String id = ClusteredVectors.itemId(i);
+                index.remove(id, version++);
+                removed.add(id);
+                index.upsert(ClusteredVectors.itemId(2000 + i), DATA.vector(2000 + i), 1);
+                sawCompaction |= index.compactionInProgress();
+                if (i % 50 == 0) {
+                    assertThat(ids(index.search(DATA.vector(i), 20, null))).noneMatch(removed::contains);
+                }
+            }
+            index.awaitCompaction();
+            assertThat(sawCompaction).isTrue();
+            assertThat(index.compactionCount()).isPositive();
+            assertThat(index.size()).isEqualTo(2000);
+            for (int q = 0; q < 20; q++) {
+                assertThat(ids(index.search(DATA.query(q), 100, null))).noneMatch(removed::contains);
+            }
+            for (String id : removed) {
+                assertThat(index.contains(id)).isFalse();
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
     void forEachItemListsLiveItemsWithVersions() {
         ShardVectorIndex index = new ShardVectorIndex(DIM, IndexParams.defaults());
         index.upsert("a", DATA.vector(0), 3);

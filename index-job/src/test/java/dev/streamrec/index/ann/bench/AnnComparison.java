@@ -80,7 +80,7 @@ public final class AnnComparison {
     /** One shard's restore options: load its snapshot, or rebuild it from the items with {@code rebuildThreads}. */
     public record RestoreFigures(int shardItems, long snapshotBytes, double snapshotWriteMs, double snapshotReadMs,
                                  boolean snapshotSearchIdentical, int rebuildThreads, double rebuildMs,
-                                 double rebuildItemsPerSecond) {
+                                 double rebuildItemsPerSecond, double rebuildOneThreadMs) {
     }
 
     /** Everything one run measured. */
@@ -111,9 +111,11 @@ public final class AnnComparison {
             }
             RestoreFigures r = restore;
             b.append(String.format(Locale.ROOT, "one shard (%,d items): snapshot %,d bytes (%.0f B/item), write %.0f ms, "
-                            + "read %.0f ms (identical search: %s); bulk rebuild with %d threads %.0f ms (%,.0f items/s)%n",
+                            + "read %.0f ms (identical search: %s); bulk rebuild with %d threads %.0f ms (%,.0f items/s), "
+                            + "with 1 thread %.0f ms%n",
                     r.shardItems, r.snapshotBytes, r.snapshotBytes / (double) Math.max(1, r.shardItems), r.snapshotWriteMs,
-                    r.snapshotReadMs, r.snapshotSearchIdentical, r.rebuildThreads, r.rebuildMs, r.rebuildItemsPerSecond));
+                    r.snapshotReadMs, r.snapshotSearchIdentical, r.rebuildThreads, r.rebuildMs, r.rebuildItemsPerSecond,
+                    r.rebuildOneThreadMs));
             b.append(String.format(Locale.ROOT, "total %.0f s%n", totalSeconds));
             return b.toString();
         }
@@ -133,9 +135,10 @@ public final class AnnComparison {
             RestoreFigures r = restore;
             b.append(String.format(Locale.ROOT, "  \"restore_one_shard\": {\"shard_items\": %d, \"snapshot_bytes\": %d, "
                             + "\"snapshot_write_ms\": %s, \"snapshot_read_ms\": %s, \"snapshot_search_identical\": %s, "
-                            + "\"rebuild_threads\": %d, \"rebuild_ms\": %s, \"rebuild_items_per_s\": %s},%n",
+                            + "\"rebuild_threads\": %d, \"rebuild_ms\": %s, \"rebuild_items_per_s\": %s, "
+                            + "\"rebuild_one_thread_ms\": %s},%n",
                     r.shardItems, r.snapshotBytes, num(r.snapshotWriteMs), num(r.snapshotReadMs), r.snapshotSearchIdentical,
-                    r.rebuildThreads, num(r.rebuildMs), num(r.rebuildItemsPerSecond)));
+                    r.rebuildThreads, num(r.rebuildMs), num(r.rebuildItemsPerSecond), num(r.rebuildOneThreadMs)));
             b.append("  \"sharded_build_rate_ratio_vs_raw_hnsw\": ").append(num(shardedBuildRateRatioVsRaw)).append(",\n");
             b.append("  \"total_s\": ").append(num(totalSeconds)).append("\n}\n");
             return b.toString();
@@ -373,7 +376,7 @@ public final class AnnComparison {
         return sorted[(int) Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
     }
 
-    /** Snapshot write and read: median of 3 (the code is warm); a bulk rebuild with {@code rebuildThreads}: once. */
+    /** Snapshot write and read: median of 3 (the code is warm); a bulk rebuild with {@code rebuildThreads}, and with 1. */
     private RestoreFigures restore(ShardVectorIndex shard) {
         int n = shard.size();
         double[] writes = new double[3];
@@ -403,8 +406,12 @@ public final class AnnComparison {
         if (rebuilt.size() != n) {
             throw new IllegalStateException("rebuilt " + rebuilt.size() + " of " + n);
         }
+        rebuilt = null;
+        t0 = System.nanoTime();
+        ShardVectorIndex.build(o.dimension, params, items, 1);
+        double oneThreadMs = (System.nanoTime() - t0) / 1e6;
         return new RestoreFigures(n, size, writes[1], reads[1], identical, o.rebuildThreads, rebuildMs,
-                n / (rebuildMs / 1e3));
+                n / (rebuildMs / 1e3), oneThreadMs);
     }
 
     private static long usedHeapAfterGc() {
