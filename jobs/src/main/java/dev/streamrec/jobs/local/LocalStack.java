@@ -115,6 +115,11 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
+    /** The configured port, or a free one when it is 0 (the clients must know the real port). */
+    private int portOrFree(Option port) {
+        return config.getInt(port) == 0 ? EmbeddedKafkaBroker.freePort() : config.getInt(port);
+    }
+
     void run() throws Exception {
         say("starting Kafka broker (Apache Kafka 4.2, KRaft)...");
         broker = EmbeddedKafkaBroker.builder().port(config.getInt(KAFKA_PORT)).fastStartup(false).start();
@@ -123,9 +128,10 @@ public final class LocalStack implements AutoCloseable {
         say("broker at " + bootstrap + ", topics: " + String.join(", ", topics));
 
         say("starting Flink (MiniCluster, RocksDB, queryable state)...");
-        int restPort = config.getInt(REST_PORT) == 0 ? EmbeddedKafkaBroker.freePort() : config.getInt(REST_PORT);
-        Configuration conf = LocalFlinkCluster.configuration(workDir, 8, restPort, config.getInt(PROXY_PORT),
-                config.getInt(SERVER_PORT), MemorySize.parse("512m"));
+        int restPort = portOrFree(REST_PORT);
+        int proxyPort = portOrFree(PROXY_PORT);
+        Configuration conf = LocalFlinkCluster.configuration(workDir, 8, restPort, proxyPort, portOrFree(SERVER_PORT),
+                MemorySize.parse("512m"));
         // The launcher's own class path already holds the kit, Avro and the Kafka client that job jars bundle (a real
         // cluster's lib/ does not): parent-first keeps one copy of each in this JVM.
         conf.setString("classloader.resolve-order", "parent-first");
@@ -133,7 +139,8 @@ public final class LocalStack implements AutoCloseable {
         restPort = LocalFlinkCluster.restPort(cluster);
         say("Flink web UI and REST at http://" + LocalFlinkCluster.HOST + ":" + restPort);
         recallClient = RecallClient.builder().rest("http://" + LocalFlinkCluster.HOST + ":" + restPort)
-                .proxy(LocalFlinkCluster.HOST, config.getInt(PROXY_PORT)).timeout(Duration.ofSeconds(2)).build();
+                .proxy(LocalFlinkCluster.HOST, proxyPort).timeout(Duration.ofSeconds(2)).build();
+        say("queryable state proxy at " + LocalFlinkCluster.HOST + ":" + proxyPort);
 
         boolean movielens = !config.get(MOVIELENS).isBlank();
         for (Path jar : jobJars()) {
