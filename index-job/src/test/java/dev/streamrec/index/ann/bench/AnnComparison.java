@@ -169,7 +169,8 @@ public final class AnnComparison {
         }
     }
 
-    private static final int CHUNK = 10_000;
+    /** Items per build slice; the systems take turns every slice. */
+    private static final int CHUNK = 1_000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final Options o;
@@ -231,7 +232,7 @@ public final class AnnComparison {
                 clocks[s].buildNanos += java.lang.System.nanoTime() - t0;
                 clocks[s].buildCpuNanos += THREADS.getCurrentThreadCpuTime() - c0;
             }
-            if (round % 10 == 9 || from + CHUNK >= o.items) {
+            if (round % 100 == 99 || from + CHUNK >= o.items) {
                 StringBuilder rates = new StringBuilder();
                 for (Clock c : clocks) {
                     rates.append(String.format(Locale.ROOT, " %,.0f", (from + chunk.size()) / (c.buildNanos / 1e9)));
@@ -548,7 +549,7 @@ public final class AnnComparison {
 
     private static final String USAGE = """
             AnnComparison [--items N (1000000)] [--dimension D (64)] [--shards S (8)] [--queries Q (200, recall)]
-                          [--latency-queries L (1000)] [--k K (200)] [--seed X (42)] [--m M (16)] [--efc E (200)]
+                          [--latency-queries L (1000)] [--k K (200)] [--seed X (42)] [--m M (16)] [--efc E (100)]
                           [--ef E (200)] [--rebuild-threads T (2)] [--raw-cosine (raw index uses hnswlib's cosine
                           distance on raw vectors instead of inner product on unit vectors)] [--skip-raw]
                           [--json FILE] [--text FILE]""";
