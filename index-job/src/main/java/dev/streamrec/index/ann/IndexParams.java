@@ -59,9 +59,16 @@ public final class IndexParams implements Serializable {
         this.compactionThreads = compactionThreads;
     }
 
-    /** m 16, efConstruction 200, ef 200, capacity 1,024 growing x1.5, compaction at 30% deleted nodes (and >= 1,000), 1 thread. */
+    /**
+     * m 16, efConstruction 100, ef 200, capacity 1,024 growing x1.5, compaction at 30% deleted nodes (and at least
+     * 1,000), 1 compaction thread.
+     *
+     * <p>efConstruction 100 rather than hnswlib's 200: on clustered 64-d vectors it builds about 1.7 times faster
+     * (fewer distance computations per insert) with the same recall (recall@10 1.0 and recall@200 1.0 for 8 shards
+     * searched with ef 200 and merged; see docs and {@code AnnComparison}).
+     */
     public static IndexParams defaults() {
-        return new IndexParams(16, 200, 200, 1024, 1.5, 0.3, 1000, 1);
+        return new IndexParams(16, 100, 200, 1024, 1.5, 0.3, 1000, 1);
     }
 
     public int m() { return m; }

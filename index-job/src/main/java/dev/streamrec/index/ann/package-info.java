@@ -1,2 +1,46 @@
-/** Nearest-neighbour indexes over item vectors: the HNSW index a shard keeps per model version, and exact search. */
+/**
+ * Nearest-neighbour indexes over item vectors: the HNSW index a shard keeps per model version, and exact search.
+ *
+ * <ul>
+ *   <li>{@link dev.streamrec.index.ann.ShardVectorIndex}: one hnswlib-core HNSW graph over one shard's items of one
+ *       model version; upsert/remove with versions, top-k search by cosine with an exclusion predicate, capacity
+ *       growth, compaction (in the caller's thread or in the background), binary snapshots, bulk build.</li>
+ *   <li>{@link dev.streamrec.index.ann.BruteForceIndex}: exact cosine top-k, the reference for tests and benchmarks.</li>
+ *   <li>{@link dev.streamrec.index.ann.TopK#mergeTopK}: merges the shards' best-first answers.</li>
+ *   <li>{@link dev.streamrec.index.ann.Sharding#shardOf}: item id to shard (murmur3 of the UTF-8 id, stable).</li>
+ *   <li>{@link dev.streamrec.index.ann.ClusteredVectors}: seeded synthetic clustered vectors for tests and
+ *       benchmarks.</li>
+ * </ul>
+ *
+ * <h2>For the operator that owns a {@code ShardVectorIndex}</h2>
+ * <ul>
+ *   <li><b>Threads.</b> Use an index from one thread (the operator's). Nothing in it blocks on other threads, except
+ *       {@code build(..., threads)} and {@code compact(threads)} with more than one thread, which run hnswlib's
+ *       parallel insert and return when done. A background compaction
+ *       ({@link dev.streamrec.index.ann.ShardVectorIndex#compactInBackground}) runs on the executor the operator
+ *       passes and owns; call {@code cancelCompaction()} and shut the executor down in {@code close()}.</li>
+ *   <li><b>Input.</b> {@code upsert} rejects (IllegalArgumentException) a wrong dimension, NaN/infinite components,
+ *       a zero vector and an empty id: validate before, and dead-letter such records. Vectors are stored
+ *       normalised, so scores are cosine similarities. Versions: an update older than the item's current version
+ *       (or than its delete) is ignored, but compaction forgets deleted items' versions, so the durable state in
+ *       front of the index must order updates.</li>
+ *   <li><b>Deletes.</b> A removed item is never returned, before or after compaction, growth or a snapshot round
+ *       trip. Its node stays in the graph (and in memory) until the next compaction.</li>
+ *   <li><b>Memory.</b> About 650-700 bytes of heap per live item at 64 dimensions and m = 16 (the vector is 256 of
+ *       them), plus deleted nodes until compaction, plus up to 50% unused capacity slots (8 bytes each). Two model
+ *       versions during a rollover hold two indexes; a background compaction holds the old and the new graph of that
+ *       shard until it swaps. The index lives on the JVM heap, not in RocksDB's managed memory.</li>
+ *   <li><b>Compaction pauses.</b> Compaction rebuilds the graph at the build rate (see docs/benchmarks.md; on the
+ *       project's 2-core machines roughly 2,000 items per second and thread), so a synchronous compaction of a
+ *       100,000-item shard stalls the operator for about a minute. Either give the index an executor
+ *       ({@code compactInBackground}) or raise {@code compactionThreshold} so it is rare; the defaults compact at
+ *       30% deleted nodes.</li>
+ *   <li><b>Restore.</b> Loading a snapshot ({@code writeSnapshot}/{@code readSnapshot}, about 400 bytes per item)
+ *       is two to three orders of magnitude faster than rebuilding the graph from the items, and returns the same
+ *       graph, so searches answer exactly as before. Rebuilding ({@code build}) is the fallback when no snapshot
+ *       exists or it does not match the keyed state (compare with {@code forEachItem}).</li>
+ *   <li><b>Search cost.</b> A search visits roughly ef x 2m nodes whatever k is below ef (defaults: ef 200), so one
+ *       top-200 query costs about as much as a top-10; a query that excludes ids asks for a few more internally.</li>
+ * </ul>
+ */
 package dev.streamrec.index.ann;

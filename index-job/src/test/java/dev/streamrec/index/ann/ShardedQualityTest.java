@@ -7,6 +7,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -35,7 +38,7 @@ class ShardedQualityTest {
     final BruteForceIndex exact = new BruteForceIndex(DIM, N);
 
     @BeforeAll
-    void build() {
+    void build() throws Exception {
         List<List<IndexedVector>> perShard = new ArrayList<>();
         for (int s = 0; s < SHARDS; s++) {
             perShard.add(new ArrayList<>());
@@ -45,8 +48,19 @@ class ShardedQualityTest {
             perShard.get(Sharding.shardOf(v.itemId(), SHARDS)).add(v);
             exact.upsert(v.itemId(), v.vector(), 1);
         }
-        for (int s = 0; s < SHARDS; s++) {
-            shards[s] = ShardVectorIndex.build(DIM, IndexParams.defaults(), perShard.get(s), 2);
+        // two shards at a time, each built by one thread: separate graphs share no locks, whereas hnswlib's own
+        // multi-threaded insert into one graph contends on its node locks (slower than one thread on a busy machine)
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<ShardVectorIndex>> built = new ArrayList<>();
+            for (List<IndexedVector> items : perShard) {
+                built.add(pool.submit(() -> ShardVectorIndex.build(DIM, IndexParams.defaults(), items, 1)));
+            }
+            for (int s = 0; s < SHARDS; s++) {
+                shards[s] = built.get(s).get();
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
@@ -66,7 +80,9 @@ class ShardedQualityTest {
             exact.search(query, K, null).forEach(n -> truth.add(n.itemId()));
             found += shardedSearch(query, K).stream().filter(n -> truth.contains(n.itemId())).count();
         }
-        return found / (double) (QUERIES * K);
+        double recall = found / (double) (QUERIES * K);
+        System.out.printf("ShardedQualityTest: recall@10 %.4f over %d queries, %d live items%n", recall, QUERIES, exact.size());
+        return recall;
     }
 
     @Test

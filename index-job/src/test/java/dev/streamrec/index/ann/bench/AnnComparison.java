@@ -16,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.function.Function;
 
 import com.github.jelmerk.hnswlib.core.DistanceFunction;
 import com.github.jelmerk.hnswlib.core.DistanceFunctions;
@@ -170,7 +169,8 @@ public final class AnnComparison {
         }
     }
 
-    private static final int CHUNK = 10_000;
+    /** Items per build slice; the systems take turns every slice. */
+    private static final int CHUNK = 1_000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final Options o;
@@ -187,125 +187,218 @@ public final class AnnComparison {
         return new AnnComparison(options).run();
     }
 
-    /** Times the adds only: vectors are generated in chunks outside the clock. */
-    private interface Adder {
+    /** One system under test: how it adds an item and answers a top-k query (ids, best first). */
+    private interface System {
         void add(IndexedVector v);
+
+        List<String> search(float[] query);
     }
 
-    private record Build(double seconds, double cpuSeconds) {
+    /** Build and search clocks of one system. */
+    private static final class Clock {
+        long buildNanos;
+        long buildCpuNanos;
+        final long[] searchNanos;
+        double hits10;
+        double hitsK;
+
+        Clock(int latencyQueries) {
+            searchNanos = new long[latencyQueries];
+        }
     }
 
-    private Build timedBuild(int n, Adder adder) {
-        long wall = 0;
-        long cpu = 0;
+    /**
+     * Builds the systems side by side, chunk by chunk, alternating which goes first, so a shared machine's changing
+     * load hits them alike; vectors are generated outside the clocks.
+     */
+    private Clock[] build(System... systems) {
+        Clock[] clocks = new Clock[systems.length];
+        for (int s = 0; s < systems.length; s++) {
+            clocks[s] = new Clock(o.latencyQueries);
+        }
         List<IndexedVector> chunk = new ArrayList<>(CHUNK);
-        for (int from = 0; from < n; from += CHUNK) {
+        for (int from = 0, round = 0; from < o.items; from += CHUNK, round++) {
             chunk.clear();
-            for (int i = from; i < Math.min(n, from + CHUNK); i++) {
+            for (int i = from; i < Math.min(o.items, from + CHUNK); i++) {
                 chunk.add(data.item(i, 1));
             }
-            long c0 = THREADS.getCurrentThreadCpuTime();
-            long t0 = System.nanoTime();
-            for (IndexedVector v : chunk) {
-                adder.add(v);
+            for (int j = 0; j < systems.length; j++) {
+                int s = (j + round) % systems.length;
+                long c0 = THREADS.getCurrentThreadCpuTime();
+                long t0 = java.lang.System.nanoTime();
+                for (IndexedVector v : chunk) {
+                    systems[s].add(v);
+                }
+                clocks[s].buildNanos += java.lang.System.nanoTime() - t0;
+                clocks[s].buildCpuNanos += THREADS.getCurrentThreadCpuTime() - c0;
             }
-            wall += System.nanoTime() - t0;
-            cpu += THREADS.getCurrentThreadCpuTime() - c0;
-            if ((from / CHUNK) % 10 == 9) {
-                log("  %,d / %,d items, %.0f items/s", from + chunk.size(), n, (from + chunk.size()) / (wall / 1e9));
+            if (round % 100 == 99 || from + CHUNK >= o.items) {
+                StringBuilder rates = new StringBuilder();
+                for (Clock c : clocks) {
+                    rates.append(String.format(Locale.ROOT, " %,.0f", (from + chunk.size()) / (c.buildNanos / 1e9)));
+                }
+                log("  %,d / %,d items, items/s:%s", from + chunk.size(), o.items, rates);
             }
         }
-        return new Build(wall / 1e9, cpu / 1e9);
+        return clocks;
+    }
+
+    /** Recall against {@code truth}, then latency over other queries, each query timed on every system in turn. */
+    private void search(Clock[] clocks, List<List<Neighbor>> truth, System... systems) {
+        for (int q = 0; q < o.queries; q++) {
+            float[] query = data.query(q);
+            List<Neighbor> exact = truth.get(q);
+            for (int s = 0; s < systems.length; s++) {
+                List<String> found = systems[s].search(query);
+                clocks[s].hits10 += overlap(exact.subList(0, Math.min(10, exact.size())),
+                        found.subList(0, Math.min(10, found.size())));
+                clocks[s].hitsK += overlap(exact, found);
+            }
+        }
+        for (int q = 0; q < o.latencyQueries; q++) {
+            float[] query = data.query(o.queries + q);
+            for (int j = 0; j < systems.length; j++) {
+                int s = (j + q) % systems.length;
+                long t0 = java.lang.System.nanoTime();
+                systems[s].search(query);
+                clocks[s].searchNanos[q] = java.lang.System.nanoTime() - t0;
+            }
+        }
     }
 
     private AnnFigures run() {
-        long start = System.nanoTime();
+        long start = java.lang.System.nanoTime();
         String env = environment();
         log("%s", env);
         warmUp();
 
         // (a) exact
-        long base = usedHeapAfterGc();
-        BruteForceIndex exact = new BruteForceIndex(o.dimension, o.items);
-        Build bfBuild = timedBuild(o.items, v -> exact.upsert(v.itemId(), v.vector(), v.version()));
-        double bfBytes = (usedHeapAfterGc() - base) / (double) o.items;
         List<List<Neighbor>> truth = new ArrayList<>();
-        long[] bfNanos = new long[o.queries];
-        for (int q = 0; q < o.queries; q++) {
-            long t0 = System.nanoTime();
-            truth.add(exact.search(data.query(q), o.k, null));
-            bfNanos[q] = System.nanoTime() - t0;
-        }
-        SystemFigures bf = figures("brute force", bfBuild, 1.0, 1.0, bfNanos, bfBytes);
+        SystemFigures bf = exact(truth);
         log("%s", bf);
 
-        // (b) raw hnswlib-core
-        SystemFigures raw = null;
-        if (!o.skipRaw) {
-            base = usedHeapAfterGc();
-            DistanceFunction<float[], Float> distance = o.rawCosine ? DistanceFunctions.FLOAT_COSINE_DISTANCE
-                    : DistanceFunctions.FLOAT_INNER_PRODUCT;
-            HnswIndex<String, float[], RawItem, Float> hnsw = HnswIndex.newBuilder(o.dimension, distance, o.items)
-                    .withM(o.m).withEfConstruction(o.efConstruction).withEf(o.ef).withRemoveEnabled().build();
-            Function<float[], float[]> prepare = o.rawCosine ? v -> v : v -> Vectors.unitCopy(v, o.dimension);
-            Build rawBuild = timedBuild(o.items, v -> hnsw.add(new RawItem(v.itemId(), prepare.apply(v.vector()))));
-            double rawBytes = (usedHeapAfterGc() - base) / (double) o.items;
-            Function<float[], List<String>> rawSearch = q -> {
-                List<SearchResult<RawItem, Float>> found = hnsw.findNearest(prepare.apply(q), o.k);
-                List<String> ids = new ArrayList<>(found.size());
-                found.forEach(r -> ids.add(r.item().id()));
-                return ids;
-            };
-            raw = searchFigures("raw hnswlib", rawBuild, rawBytes, truth, rawSearch);
-            log("%s", raw);
-        }
-
-        // (c) shards
-        base = usedHeapAfterGc();
+        // (b) one raw hnswlib-core index and (c) the shards, built and searched side by side
+        long base = usedHeapAfterGc();
         ShardVectorIndex[] shards = new ShardVectorIndex[o.shards];
         for (int s = 0; s < o.shards; s++) {
             shards[s] = new ShardVectorIndex(o.dimension, params);
         }
-        Build shardBuild = timedBuild(o.items, v -> shards[Sharding.shardOf(v.itemId(), o.shards)]
-                .upsert(v.itemId(), v.vector(), v.version()));
-        double shardBytes = (usedHeapAfterGc() - base) / (double) o.items;
-        Function<float[], List<String>> shardedSearch = q -> {
-            List<List<Neighbor>> answers = new ArrayList<>(o.shards);
-            for (ShardVectorIndex shard : shards) {
-                answers.add(shard.search(q, o.k, null));
+        System sharded = new System() {
+            @Override
+            public void add(IndexedVector v) {
+                shards[Sharding.shardOf(v.itemId(), o.shards)].upsert(v.itemId(), v.vector(), v.version());
             }
-            List<Neighbor> merged = TopK.mergeTopK(answers, o.k);
-            List<String> ids = new ArrayList<>(merged.size());
-            merged.forEach(n -> ids.add(n.itemId()));
-            return ids;
+
+            @Override
+            public List<String> search(float[] query) {
+                List<List<Neighbor>> answers = new ArrayList<>(o.shards);
+                for (ShardVectorIndex shard : shards) {
+                    answers.add(shard.search(query, o.k, null));
+                }
+                List<Neighbor> merged = TopK.mergeTopK(answers, o.k);
+                List<String> ids = new ArrayList<>(merged.size());
+                merged.forEach(n -> ids.add(n.itemId()));
+                return ids;
+            }
         };
-        SystemFigures sharded = searchFigures(o.shards + " shards", shardBuild, shardBytes, truth, shardedSearch);
-        log("%s", sharded);
+        RawSystem raw = o.skipRaw ? null : new RawSystem();
+        System[] systems = raw == null ? new System[] {sharded} : new System[] {sharded, raw};
+        Clock[] clocks = build(systems);
+        long both = usedHeapAfterGc();
+        search(clocks, truth, systems);
+        double rawBytes = Double.NaN;
+        if (raw != null) {
+            raw.hnsw = null;
+            rawBytes = (both - usedHeapAfterGc()) / (double) o.items;
+        }
+        double shardBytes = (usedHeapAfterGc() - base) / (double) o.items;
+        SystemFigures shardedFigures = figures(o.shards + " shards", clocks[0], clocks[0].searchNanos, shardBytes);
+        log("%s", shardedFigures);
+        SystemFigures rawFigures = raw == null ? null : figures("raw hnswlib", clocks[1], clocks[1].searchNanos, rawBytes);
+        if (rawFigures != null) {
+            log("%s", rawFigures);
+        }
 
         RestoreFigures restore = restore(shards[0]);
         log("%s", restore);
 
-        double ratio = raw == null ? Double.NaN : sharded.buildItemsPerSecond / raw.buildItemsPerSecond;
-        return new AnnFigures(o, env, bf, raw, sharded, restore, ratio, (System.nanoTime() - start) / 1e9);
+        double ratio = rawFigures == null ? Double.NaN : shardedFigures.buildItemsPerSecond / rawFigures.buildItemsPerSecond;
+        return new AnnFigures(o, env, bf, rawFigures, shardedFigures, restore, ratio,
+                (java.lang.System.nanoTime() - start) / 1e9);
+    }
+
+    /** Builds the exact index, fills {@code truth} with the exact top-k of the recall queries, then lets it go. */
+    private SystemFigures exact(List<List<Neighbor>> truth) {
+        long base = usedHeapAfterGc();
+        BruteForceIndex exact = new BruteForceIndex(o.dimension, o.items);
+        Clock clock = build(new System() {
+            @Override
+            public void add(IndexedVector v) {
+                exact.upsert(v.itemId(), v.vector(), v.version());
+            }
+
+            @Override
+            public List<String> search(float[] query) {
+                throw new UnsupportedOperationException();
+            }
+        })[0];
+        double bytes = (usedHeapAfterGc() - base) / (double) o.items;
+        long[] nanos = new long[o.queries];
+        for (int q = 0; q < o.queries; q++) {
+            long t0 = java.lang.System.nanoTime();
+            truth.add(exact.search(data.query(q), o.k, null));
+            nanos[q] = java.lang.System.nanoTime() - t0;
+        }
+        clock.hits10 = o.queries * Math.min(10, o.k);
+        clock.hitsK = o.queries * o.k;
+        return figures("brute force", clock, nanos, bytes);
+    }
+
+    /** One raw hnswlib-core index, used as its documentation shows (with remove enabled, as the shards need it). */
+    private final class RawSystem implements System {
+        HnswIndex<String, float[], RawItem, Float> hnsw = newRawIndex(o.items);
+
+        @Override
+        public void add(IndexedVector v) {
+            hnsw.add(new RawItem(v.itemId(), prepare(v.vector())));
+        }
+
+        @Override
+        public List<String> search(float[] query) {
+            List<SearchResult<RawItem, Float>> found = hnsw.findNearest(prepare(query), o.k);
+            List<String> ids = new ArrayList<>(found.size());
+            found.forEach(r -> ids.add(r.item().id()));
+            return ids;
+        }
+    }
+
+    private HnswIndex<String, float[], RawItem, Float> newRawIndex(int capacity) {
+        DistanceFunction<float[], Float> distance = o.rawCosine ? DistanceFunctions.FLOAT_COSINE_DISTANCE
+                : DistanceFunctions.FLOAT_INNER_PRODUCT;
+        return HnswIndex.newBuilder(o.dimension, distance, capacity)
+                .withM(o.m).withEfConstruction(o.efConstruction).withEf(o.ef).withRemoveEnabled().build();
+    }
+
+    /** Cosine distance takes raw vectors; inner product needs unit vectors. */
+    private float[] prepare(float[] v) {
+        return o.rawCosine ? v : Vectors.unitCopy(v, o.dimension);
     }
 
     /** Both HNSW variants go through the same library code: warm it up for both before anything is timed. */
     private void warmUp() {
         int n = Math.min(5_000, o.items);
-        HnswIndex<String, float[], RawItem, Float> hnsw = HnswIndex.newBuilder(o.dimension,
-                        o.rawCosine ? DistanceFunctions.FLOAT_COSINE_DISTANCE : DistanceFunctions.FLOAT_INNER_PRODUCT, n)
-                .withM(o.m).withEfConstruction(o.efConstruction).withEf(o.ef).withRemoveEnabled().build();
+        HnswIndex<String, float[], RawItem, Float> hnsw = newRawIndex(n);
         ShardVectorIndex shard = new ShardVectorIndex(o.dimension, params);
         for (int i = 0; i < n; i++) {
             IndexedVector v = data.item(o.items + i, 1);
-            hnsw.add(new RawItem(v.itemId(), Vectors.unitCopy(v.vector(), o.dimension)));
+            hnsw.add(new RawItem(v.itemId(), prepare(v.vector())));
             shard.upsert(v.itemId(), v.vector(), 1);
         }
         for (int q = 0; q < 50; q++) {
-            hnsw.findNearest(Vectors.unitCopy(data.query(q), o.dimension), o.k);
+            hnsw.findNearest(prepare(data.query(q)), o.k);
             shard.search(data.query(q), o.k, null);
         }
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 10; i++) {
             snapshotRoundTrip(shard);
         }
     }
@@ -317,43 +410,21 @@ public final class AnnComparison {
         try {
             // as the operator would: into a byte[] for keyed state, and back
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
-            long t0 = System.nanoTime();
+            long t0 = java.lang.System.nanoTime();
             DataOutputStream out = new DataOutputStream(bytes);
             shard.writeSnapshot(out);
             out.flush();
             byte[] snapshot = bytes.toByteArray();
-            double writeMs = (System.nanoTime() - t0) / 1e6;
+            double writeMs = (java.lang.System.nanoTime() - t0) / 1e6;
             bytes = null;
-            t0 = System.nanoTime();
+            t0 = java.lang.System.nanoTime();
             ShardVectorIndex loaded = ShardVectorIndex.readSnapshot(
                     new DataInputStream(new ByteArrayInputStream(snapshot)), params);
-            double readMs = (System.nanoTime() - t0) / 1e6;
+            double readMs = (java.lang.System.nanoTime() - t0) / 1e6;
             return new RoundTrip(snapshot, loaded, writeMs, readMs);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private SystemFigures searchFigures(String name, Build build, double bytesPerItem, List<List<Neighbor>> truth,
-                                        Function<float[], List<String>> search) {
-        double hits10 = 0;
-        double hitsK = 0;
-        for (int q = 0; q < o.queries; q++) {
-            List<String> found = search.apply(data.query(q));
-            List<Neighbor> exact = truth.get(q);
-            hits10 += overlap(exact.subList(0, Math.min(10, exact.size())), found.subList(0, Math.min(10, found.size())));
-            hitsK += overlap(exact, found);
-        }
-        double recall10 = hits10 / (o.queries * (double) Math.min(10, o.k));
-        double recallK = hitsK / (o.queries * (double) o.k);
-        long[] nanos = new long[o.latencyQueries];
-        for (int q = 0; q < o.latencyQueries; q++) {
-            float[] query = data.query(o.queries + q);
-            long t0 = System.nanoTime();
-            search.apply(query);
-            nanos[q] = System.nanoTime() - t0;
-        }
-        return figures(name, build, recall10, recallK, nanos, bytesPerItem);
     }
 
     private static double overlap(List<Neighbor> exact, List<String> found) {
@@ -361,12 +432,14 @@ public final class AnnComparison {
         return exact.stream().filter(n -> ids.contains(n.itemId())).count();
     }
 
-    private SystemFigures figures(String name, Build build, double recall10, double recallK, long[] nanos, double bytes) {
+    private SystemFigures figures(String name, Clock c, long[] nanos, double bytes) {
         long[] sorted = nanos.clone();
         Arrays.sort(sorted);
         double mean = Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6;
-        return new SystemFigures(name, o.items, build.seconds, o.items / build.seconds, o.items / build.cpuSeconds,
-                recall10, recallK, percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, mean, bytes);
+        return new SystemFigures(name, o.items, c.buildNanos / 1e9, o.items / (c.buildNanos / 1e9),
+                o.items / (c.buildCpuNanos / 1e9), c.hits10 / (o.queries * (double) Math.min(10, o.k)),
+                c.hitsK / (o.queries * (double) o.k), percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6,
+                mean, bytes);
     }
 
     private static double percentile(long[] sorted, double p) {
@@ -376,14 +449,14 @@ public final class AnnComparison {
         return sorted[(int) Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
     }
 
-    /** Snapshot write and read: median of 3 (the code is warm); a bulk rebuild with {@code rebuildThreads}, and with 1. */
+    /** Snapshot write and read: median of 5 (the code is warm); a bulk rebuild with {@code rebuildThreads}, and with 1. */
     private RestoreFigures restore(ShardVectorIndex shard) {
         int n = shard.size();
-        double[] writes = new double[3];
-        double[] reads = new double[3];
+        double[] writes = new double[5];
+        double[] reads = new double[5];
         long size = 0;
         boolean identical = true;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < writes.length; i++) {
             RoundTrip rt = snapshotRoundTrip(shard);
             writes[i] = rt.writeMs;
             reads[i] = rt.readMs;
@@ -400,17 +473,17 @@ public final class AnnComparison {
         // rebuild from the items, as the operator would from its keyed state
         List<IndexedVector> items = new ArrayList<>(n);
         shard.forEachItem((id, version) -> items.add(new IndexedVector(id, shard.vector(id), version)));
-        long t0 = System.nanoTime();
+        long t0 = java.lang.System.nanoTime();
         ShardVectorIndex rebuilt = ShardVectorIndex.build(o.dimension, params, items, o.rebuildThreads);
-        double rebuildMs = (System.nanoTime() - t0) / 1e6;
+        double rebuildMs = (java.lang.System.nanoTime() - t0) / 1e6;
         if (rebuilt.size() != n) {
             throw new IllegalStateException("rebuilt " + rebuilt.size() + " of " + n);
         }
         rebuilt = null;
-        t0 = System.nanoTime();
+        t0 = java.lang.System.nanoTime();
         ShardVectorIndex.build(o.dimension, params, items, 1);
-        double oneThreadMs = (System.nanoTime() - t0) / 1e6;
-        return new RestoreFigures(n, size, writes[1], reads[1], identical, o.rebuildThreads, rebuildMs,
+        double oneThreadMs = (java.lang.System.nanoTime() - t0) / 1e6;
+        return new RestoreFigures(n, size, writes[writes.length / 2], reads[reads.length / 2], identical, o.rebuildThreads, rebuildMs,
                 n / (rebuildMs / 1e3), oneThreadMs);
     }
 
@@ -418,7 +491,7 @@ public final class AnnComparison {
         Runtime rt = Runtime.getRuntime();
         long used = Long.MAX_VALUE;
         for (int i = 0; i < 4; i++) {
-            System.gc();
+            java.lang.System.gc();
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -437,12 +510,12 @@ public final class AnnComparison {
             // not Linux
         }
         return String.format(Locale.ROOT, "java %s, %d CPUs, max heap %,d MiB, load average at start %s",
-                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
+                java.lang.System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
                 Runtime.getRuntime().maxMemory() >> 20, load);
     }
 
     private static void log(String format, Object... args) {
-        System.err.printf(Locale.ROOT, "[ann] " + format + "%n", args);
+        java.lang.System.err.printf(Locale.ROOT, "[ann] " + format + "%n", args);
     }
 
     static Options parse(String[] args) {
@@ -476,18 +549,18 @@ public final class AnnComparison {
 
     private static final String USAGE = """
             AnnComparison [--items N (1000000)] [--dimension D (64)] [--shards S (8)] [--queries Q (200, recall)]
-                          [--latency-queries L (1000)] [--k K (200)] [--seed X (42)] [--m M (16)] [--efc E (200)]
+                          [--latency-queries L (1000)] [--k K (200)] [--seed X (42)] [--m M (16)] [--efc E (100)]
                           [--ef E (200)] [--rebuild-threads T (2)] [--raw-cosine (raw index uses hnswlib's cosine
                           distance on raw vectors instead of inner product on unit vectors)] [--skip-raw]
                           [--json FILE] [--text FILE]""";
 
     public static void main(String[] args) throws IOException {
         if (Arrays.asList(args).contains("--help")) {
-            System.out.println(USAGE);
+            java.lang.System.out.println(USAGE);
             return;
         }
         AnnFigures figures = run(parse(args));
-        System.out.print(figures.toText());
+        java.lang.System.out.print(figures.toText());
         for (int i = 0; i < args.length - 1; i++) {
             if (args[i].equals("--json") || args[i].equals("--text")) {
                 Path p = Path.of(args[i + 1]);
