@@ -11,7 +11,7 @@ public final class IndexOptions {
     public static final Option DIMENSION = Option.of("index.vector-dimension", 64,
             "Embedding dimension of a model version that model-versions does not declare one for; other sizes are dead-lettered.");
     public static final Option M = Option.of("index.hnsw.m", 16, "HNSW links per node (more: better recall, more memory).");
-    public static final Option EF_CONSTRUCTION = Option.of("index.hnsw.ef-construction", 200,
+    public static final Option EF_CONSTRUCTION = Option.of("index.hnsw.ef-construction", 100,
             "HNSW candidate list size while inserting (more: better graph, slower inserts).");
     public static final Option EF = Option.of("index.hnsw.ef", 200,
             "HNSW candidate list size while searching; the effective value is at least the number of results asked for.");
