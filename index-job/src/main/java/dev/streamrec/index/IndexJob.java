@@ -89,6 +89,8 @@ public class IndexJob implements PipelineJob {
             throw new IllegalArgumentException(IndexOptions.SHARDS.key() + " must be positive, got " + shards);
         }
 
+        env.setBufferTimeout(config.getLong(IndexOptions.BUFFER_TIMEOUT_MS));
+
         SingleOutputStreamOperator<ModelVersion> modelVersions = env
                 .fromSource(KafkaIO.rawSource(config, Topic.MODEL_VERSIONS), WatermarkStrategy.noWatermarks(), "model-versions")
                 .uid(Uids.MODEL_VERSIONS_SOURCE)

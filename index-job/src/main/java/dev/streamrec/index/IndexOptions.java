@@ -33,9 +33,13 @@ public final class IndexOptions {
     public static final Option USER_TTL_MS = Option.of("recall.user-ttl.ms", 30L * 24 * 3600 * 1000,
             "A user whose recall has not been recomputed for this long (wall clock) is dropped from state.");
 
+    public static final Option BUFFER_TIMEOUT_MS = Option.of("index.buffer-timeout.ms", 5,
+            "Longest time a record waits in a network buffer between operators. A recall crosses five exchanges, so "
+                    + "Flink's default (100 ms each) would dominate its latency.");
+
     public static final List<Option> ALL = List.of(SHARDS, DIMENSION, M, EF_CONSTRUCTION, EF, SNAPSHOT_INTERVAL_MS,
             REBUILD_THREADS, DELETED_RETENTION_MS, INITIAL_SERVING_VERSION, K, I2I_TRIGGERS, I2I_PER_TRIGGER, DEBOUNCE_MS,
-            USER_TTL_MS);
+            USER_TTL_MS, BUFFER_TIMEOUT_MS);
 
     private IndexOptions() {}
 }
