@@ -39,11 +39,6 @@ public final class ModelVersions {
         return true;
     }
 
-    public static boolean isRetired(Map<String, ModelVersion> known, String version) {
-        ModelVersion m = known.get(version);
-        return m != null && m.getPhase() == ModelPhase.RETIRED;
-    }
-
     /**
      * The version a user's recall uses: the most recently switched-to SERVING version the user has a vector of. A user
      * without a vector of the newest serving version stays on the previous one until feature-job gives them one.

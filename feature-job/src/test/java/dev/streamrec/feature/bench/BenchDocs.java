@@ -1,33 +1,17 @@
 package dev.streamrec.feature.bench;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+
+import dev.streamrec.jobs.bench.BenchReport;
 
 /** Writes {@code docs/bench/feature-job.json} and the {@code ## feature-job} section of {@code docs/benchmarks.md}. */
 final class BenchDocs {
     static final double TARGET_THROUGHPUT = 30_000;
     static final double TARGET_P99_MS = 1_000;
-
-    private static final String HEADER = """
-            # Benchmarks
-
-            How they are run: each benchmark is a `main` class in a module's test sources, started by a script in `bin/`
-            (`bin/bench-<name>`) that builds the project and runs it on the local stack: a real Kafka broker in a child
-            JVM, a Flink MiniCluster configured like the local stack (RocksDB, queryable state, exactly-once sinks) and
-            the job under test. Each run writes its raw figures to `docs/bench/<name>.json` and replaces its own
-            section below.
-
-            The machines are shared and noisy (other builds and tests may run at the same time; each section records the
-            load seen during the run). Run a benchmark several times and report the median; treat differences of less
-            than about 10-15% between runs as noise.
-            """;
 
     private BenchDocs() {}
 
@@ -36,7 +20,7 @@ final class BenchDocs {
         Map<String, Object> tp = (Map<String, Object>) results.get("throughput");
         Map<String, Object> fr = (Map<String, Object>) results.get("freshness");
         Map<String, Object> machine = (Map<String, Object>) results.get("machine");
-        String date = ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+        String date = BenchReport.now();
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("throughput_actions_per_s", tp.get("actions_per_s"));
@@ -50,8 +34,7 @@ final class BenchDocs {
         json.put("command", command);
         json.put("targets", Map.of("throughput_actions_per_s", TARGET_THROUGHPUT, "freshness_p99_ms", TARGET_P99_MS));
         json.putAll(results);
-        Files.createDirectories(docs.resolve("bench"));
-        Files.writeString(docs.resolve("bench/feature-job.json"), toJson(json, "") + "\n");
+        BenchReport.writeJson(docs, "feature-job", json);
 
         double thr = ((Number) tp.get("actions_per_s")).doubleValue();
         double p99 = ((Number) fr.get("p99_ms")).doubleValue();
@@ -91,76 +74,6 @@ final class BenchDocs {
                 fr.get("poll_interval_ms"), fr.get("samples"), fr.get("samples_resolved_by_update_seq"),
                 fr.get("samples_timed_out"), fr.get("kept_up"), fr.get("backlog_max"), fr.get("drain_after_load_ms")));
         s.append("Raw figures: [`docs/bench/feature-job.json`](bench/feature-job.json).\n");
-        replaceSection(docs.resolve("benchmarks.md"), "feature-job", s.toString());
-    }
-
-    static void replaceSection(Path file, String name, String section) throws IOException {
-        String text = Files.exists(file) ? Files.readString(file) : HEADER;
-        String heading = "## " + name + "\n";
-        int start = text.startsWith(heading) ? 0 : text.indexOf("\n" + heading);
-        if (start < 0) {
-            text = text.stripTrailing() + "\n\n" + section;
-        } else {
-            if (start > 0) {
-                start++;
-            }
-            int end = text.indexOf("\n## ", start + heading.length());
-            String rest = end < 0 ? "" : "\n" + text.substring(end + 1);
-            text = text.substring(0, start) + section + rest;
-        }
-        Files.writeString(file, text.stripTrailing() + "\n");
-    }
-
-    static String toJson(Object v, String indent) {
-        if (v == null) {
-            return "null";
-        }
-        if (v instanceof Map<?, ?> m) {
-            if (m.isEmpty()) {
-                return "{}";
-            }
-            StringBuilder sb = new StringBuilder("{\n");
-            String inner = indent + "  ";
-            int i = 0;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                sb.append(inner).append(quote(String.valueOf(e.getKey()))).append(": ").append(toJson(e.getValue(), inner));
-                sb.append(++i < m.size() ? ",\n" : "\n");
-            }
-            return sb.append(indent).append("}").toString();
-        }
-        if (v instanceof List<?> l) {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < l.size(); i++) {
-                sb.append(i > 0 ? ", " : "").append(toJson(l.get(i), indent));
-            }
-            return sb.append("]").toString();
-        }
-        if (v instanceof Double d) {
-            return d == Math.rint(d) && Math.abs(d) < 1e15 ? String.valueOf(d.longValue()) : String.valueOf(d);
-        }
-        if (v instanceof Number || v instanceof Boolean) {
-            return String.valueOf(v);
-        }
-        return quote(String.valueOf(v));
-    }
-
-    private static String quote(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
+        BenchReport.replaceSection(docs.resolve("benchmarks.md"), "feature-job", s.toString());
     }
 }

@@ -45,6 +45,7 @@ import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.bench.BenchReport;
 import dev.streamrec.jobs.QueryableStates;
 import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
@@ -150,7 +151,7 @@ public final class FeatureJobBenchmark {
     // ------------------------------------------------------------------ setup
 
     private void run() throws Exception {
-        Map<String, Object> machine = machine();
+        Map<String, Object> machine = BenchReport.machine();
         results.put("machine", machine);
         say("machine: " + machine);
         say("parameters: " + cfg);
@@ -635,27 +636,6 @@ public final class FeatureJobBenchmark {
         }
         System.out.println("total time: " + ms(System.nanoTime() - t0) / 1000 + " s");
         System.out.println("===============================================================");
-    }
-
-    static Map<String, Object> machine() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("cores", Runtime.getRuntime().availableProcessors());
-        try {
-            String model = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("?");
-            m.put("cpu", model);
-            String mem = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal"))
-                    .findFirst().orElse("MemTotal: 0 kB");
-            long kb = Long.parseLong(mem.replaceAll("[^0-9]", ""));
-            m.put("memory_gib", round(kb / 1024.0 / 1024.0, 1));
-            m.put("load_average_at_start", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-        } catch (Exception e) {
-            m.put("cpu", "?");
-        }
-        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
-        m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        m.put("max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
-        return m;
     }
 
     static double round(double v, int digits) {
