@@ -26,6 +26,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.QueryableStates;
+import dev.streamrec.schemas.Records;
 
 /**
  * Keyed by userId (input 1: enriched actions; input 2, broadcast: model-versions): applies each action to the user's
@@ -107,6 +108,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     @Override
     public void open() throws Exception {
         super.open();
+        Records.useGeneratedCoders(); // state and network (de)serialization of this task's records
         features = getPartitionedState(QueryableStates.userFeatures());
         phases = getOperatorStateBackend().getBroadcastState(MODEL_PHASES);
         expiryTimers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
