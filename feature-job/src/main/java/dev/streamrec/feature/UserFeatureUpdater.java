@@ -137,7 +137,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
             batch.put(user, pending);
         }
         action.setVectors(liveOnly(action.getVectors()));
-        UserFeatureMath.apply(pending.features, action, params, getProcessingTimeService().getCurrentProcessingTime());
+        UserFeatureMath.add(pending.features, action, params, getProcessingTimeService().getCurrentProcessingTime());
         pending.timestamp = element.hasTimestamp() ? element.getTimestamp() : Long.MIN_VALUE;
         updates.inc();
         if (++batchActions >= maxActions || maxDelayMs == 0) {
@@ -157,6 +157,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     void flush() throws Exception {
         if (!batch.isEmpty()) {
             for (Pending p : batch.values()) {
+                UserFeatureMath.summarize(p.features);
                 setCurrentKey(p.features.getUserId());
                 features.update(p.features);
                 if (p.created) {
