@@ -29,11 +29,14 @@ public final class FeatureOptions {
             "Actions held per item while its embedding has not arrived; more are dead-lettered.");
     public static final Option HOLD_TIMEOUT_MS = Option.of("features.hold.timeout.ms", 300000,
             "Held actions of an item still without embedding this long after the first was held are dead-lettered.");
+    public static final Option ITEM_CACHE_SIZE = Option.of("features.item-cache.size", 10000,
+            "Item profiles kept decoded on the heap per enrich subtask (most recently used); 0 = read state every time.");
     public static final Option DELETED_ITEM_RETENTION_MS = Option.of("features.deleted-item-retention.ms", 24L * 3600 * 1000,
             "A deleted item's vectors are kept this long (late actions on it still count), then dropped.");
 
     public static final List<Option> ALL = List.of(MAX_TRIGGERS, ACTION_WEIGHTS, RATING_MIDPOINT, HALF_LIFE_MS,
-            MAX_PREFERENCES, DIMENSION, USER_TTL_MS, BATCH_MAX_DELAY_MS, BATCH_MAX_ACTIONS, HOLD_MAX_ACTIONS, HOLD_TIMEOUT_MS, DELETED_ITEM_RETENTION_MS);
+            MAX_PREFERENCES, DIMENSION, USER_TTL_MS, BATCH_MAX_DELAY_MS, BATCH_MAX_ACTIONS, HOLD_MAX_ACTIONS, HOLD_TIMEOUT_MS, DELETED_ITEM_RETENTION_MS,
+            ITEM_CACHE_SIZE);
 
     private FeatureOptions() {}
 }
