@@ -88,7 +88,7 @@ public class FeatureJob implements PipelineJob {
 
         SingleOutputStreamOperator<EnrichedAction> enriched = actions.keyBy(UserAction::getItemId)
                 .connect(items.keyBy(ItemEmbedding::getItemId))
-                .process(ItemEnricher.from(config))
+                .process(ItemEnricher.from(config), EnrichedActionSerializer.TYPE)
                 .uid(Uids.ENRICH).name("enrich actions with items");
 
         SingleOutputStreamOperator<ModelVersion> modelVersions = env
