@@ -38,9 +38,15 @@ class UserFeatureUpdaterTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = newHarness(DELAY, 1000);
-        harness.open();
-        harness.setProcessingTime(1_000);
+        harness = openHarness(DELAY, 1000);
+    }
+
+    private KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> openHarness(
+            long maxDelayMs, int maxActions) throws Exception {
+        var h = newHarness(maxDelayMs, maxActions);
+        h.open();
+        h.setProcessingTime(1_000);
+        return h;
     }
 
     private KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> newHarness(
@@ -246,6 +252,13 @@ class UserFeatureUpdaterTest {
         return out;
     }
 
+    /** Gives the batching harness and {@code oneByOne} each its own copy of the action. */
+    private void feedBoth(EnrichedAction e, KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion,
+            UserFeatures> oneByOne) throws Exception {
+        harness.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+        oneByOne.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+    }
+
     private static Map<String, UserFeatures> latestPerUser(List<UserFeatures> records) {
         Map<String, UserFeatures> latest = new java.util.HashMap<>();
         records.forEach(f -> latest.merge(f.getUserId(), f, (a, b) -> b.getUpdateSeq() > a.getUpdateSeq() ? b : a));
@@ -255,12 +268,9 @@ class UserFeatureUpdaterTest {
     @Test
     void aBatchEmitsOneRecordPerUserEqualToApplyingItsActionsOneByOne() throws Exception {
         List<EnrichedAction> actions = randomActions(7, 60);
-        var oneByOne = newHarness(0, 1000);
-        oneByOne.open();
-        oneByOne.setProcessingTime(1_000);
+        var oneByOne = openHarness(0, 1000);
         for (EnrichedAction e : actions) {
-            harness.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
-            oneByOne.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+            feedBoth(e, oneByOne);
         }
         assertThat(oneByOne.extractOutputValues()).hasSize(actions.size());
         assertThat(harness.extractOutputValues()).as("nothing before the batch is flushed").isEmpty();
@@ -279,13 +289,9 @@ class UserFeatureUpdaterTest {
     @Test
     void consecutiveBatchesContinueFromTheStoredFeatures() throws Exception {
         List<EnrichedAction> actions = randomActions(11, 80);
-        var oneByOne = newHarness(0, 1000);
-        oneByOne.open();
-        oneByOne.setProcessingTime(1_000);
+        var oneByOne = openHarness(0, 1000);
         for (int i = 0; i < actions.size(); i++) {
-            EnrichedAction e = actions.get(i);
-            harness.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
-            oneByOne.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+            feedBoth(actions.get(i), oneByOne);
             if (i % 9 == 8) {
                 harness.setProcessingTime(harness.getProcessingTime() + DELAY);
                 oneByOne.setProcessingTime(harness.getProcessingTime());
@@ -328,8 +334,7 @@ class UserFeatureUpdaterTest {
     @Test
     void aFullBatchAndTheEndOfInputFlush() throws Exception {
         harness.close();
-        harness = newHarness(DELAY, 3);
-        harness.open();
+        harness = openHarness(DELAY, 3);
         for (int i = 0; i < 4; i++) {
             harness.processElement1(on("u1", "i" + i, ActionType.CLICK, T0 + i, "c", i), T0 + i);
         }
