@@ -3,6 +3,7 @@ package dev.streamrec.feature;
 import java.util.List;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -87,7 +88,7 @@ public class FeatureJob implements PipelineJob {
 
         SingleOutputStreamOperator<EnrichedAction> enriched = actions.keyBy(UserAction::getItemId)
                 .connect(items.keyBy(ItemEmbedding::getItemId))
-                .process(ItemEnricher.from(config))
+                .process(ItemEnricher.from(config), EnrichedActionSerializer.TYPE)
                 .uid(Uids.ENRICH).name("enrich actions with items");
 
         SingleOutputStreamOperator<ModelVersion> modelVersions = env
@@ -96,9 +97,11 @@ public class FeatureJob implements PipelineJob {
                 .process(new DecodeAndValidate<>(NAME, ModelVersion.class, RecordValidators.modelVersion()))
                 .uid(Uids.MODEL_VERSIONS_DECODE).name("decode model-versions");
 
+        // A custom operator (micro-batches flushed before each checkpoint barrier); the broadcast input keeps its
+        // phases in the operator's broadcast state UserFeatureUpdater.MODEL_PHASES.
         SingleOutputStreamOperator<UserFeatures> features = enriched.keyBy(e -> e.getAction().getUserId())
-                .connect(modelVersions.broadcast(UserFeatureUpdater.MODEL_PHASES))
-                .process(new UserFeatureUpdater(FeatureParams.from(config), config.getLong(FeatureOptions.USER_TTL_MS)))
+                .connect(modelVersions.broadcast())
+                .transform("user features", TypeInformation.of(UserFeatures.class), UserFeatureUpdater.from(config))
                 .uid(Uids.USER_FEATURES).name("user features");
 
         features.sinkTo(KafkaIO.avroSink(config, Topic.USER_FEATURES, UserFeatures.class, UserFeatures::getUserId, "user-features"))

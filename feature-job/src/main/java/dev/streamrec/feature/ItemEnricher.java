@@ -2,7 +2,9 @@ package dev.streamrec.feature;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -33,6 +35,10 @@ import dev.streamrec.schemas.AvroSingleObjectSerde;
  * Actions beyond either bound go to the dead letters (reason {@code hold-expired}) and are counted.
  * A deleted item keeps its vectors for {@code deletedRetentionMs} so late actions on it still count, then its
  * state is dropped.
+ *
+ * <p>The profiles of the {@code cacheSize} most recently used items are also kept decoded on the heap (a
+ * write-through copy of this subtask's state, which only this function writes; a new instance after a restore starts
+ * empty), so an action on a popular item costs no state read and no Avro decoding.
  */
 public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, ItemEmbedding, EnrichedAction> {
     private static final long serialVersionUID = 1L;
@@ -42,8 +48,10 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
     private final int maxHeld;
     private final long holdTimeoutMs;
     private final long deletedRetentionMs;
+    private final int cacheSize;
 
     private transient ValueState<ItemProfile> profile;
+    private transient Map<String, ItemProfile> cache;
     private transient ListState<UserAction> held;
     private transient ValueState<Integer> heldCount;
     private transient ValueState<Long> holdDeadline;
@@ -53,23 +61,30 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
     private transient Counter releasedActions;
     private transient Counter staleItemUpdates;
 
-    public ItemEnricher(String job, String actionsTopic, int maxHeld, long holdTimeoutMs, long deletedRetentionMs) {
+    public ItemEnricher(String job, String actionsTopic, int maxHeld, long holdTimeoutMs, long deletedRetentionMs, int cacheSize) {
         this.job = job;
         this.actionsTopic = actionsTopic;
         this.maxHeld = maxHeld;
         this.holdTimeoutMs = holdTimeoutMs;
         this.deletedRetentionMs = deletedRetentionMs;
+        this.cacheSize = cacheSize;
     }
 
     public static ItemEnricher from(dev.streamrec.jobs.config.JobConfig config) {
         return new ItemEnricher(config.jobName(), config.topic(Topic.USER_ACTIONS),
                 config.getInt(FeatureOptions.HOLD_MAX_ACTIONS), config.getLong(FeatureOptions.HOLD_TIMEOUT_MS),
-                config.getLong(FeatureOptions.DELETED_ITEM_RETENTION_MS));
+                config.getLong(FeatureOptions.DELETED_ITEM_RETENTION_MS), config.getInt(FeatureOptions.ITEM_CACHE_SIZE));
     }
 
     @Override
     public void open(OpenContext openContext) {
         profile = getRuntimeContext().getState(new ValueStateDescriptor<>("item-profile", TypeInformation.of(ItemProfile.class)));
+        cache = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, ItemProfile> eldest) {
+                return size() > cacheSize;
+            }
+        };
         held = getRuntimeContext().getListState(new ListStateDescriptor<>("held-actions", TypeInformation.of(UserAction.class)));
         heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
         holdDeadline = getRuntimeContext().getState(new ValueStateDescriptor<>("hold-deadline", Types.LONG));
@@ -83,7 +98,13 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
 
     @Override
     public void processElement1(UserAction action, Context ctx, Collector<EnrichedAction> out) throws Exception {
-        ItemProfile item = profile.value();
+        ItemProfile item = cache.get(ctx.getCurrentKey());
+        if (item == null) {
+            item = profile.value();
+            if (item != null && cacheSize > 0) {
+                cache.put(ctx.getCurrentKey(), item);
+            }
+        }
         if (item != null && !item.getVectors().isEmpty()) {
             out.collect(enrich(action, item));
             return;
@@ -105,6 +126,7 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
 
     @Override
     public void processElement2(ItemEmbedding embedding, Context ctx, Collector<EnrichedAction> out) throws Exception {
+        cache.remove(ctx.getCurrentKey()); // the next action reads the profile this update stores
         ItemProfile item = profile.value();
         if (item == null) {
             item = new ItemProfile(embedding.getItemId(), null, new ArrayList<>(), false, new HashMap<>(), new HashMap<>(), 0L);
@@ -148,6 +170,7 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
         ItemProfile item = profile.value();
         if (item != null && item.getDeleted() && item.getUpdatedAt() + deletedRetentionMs <= timestamp) {
             profile.clear();
+            cache.remove(ctx.getCurrentKey());
         }
     }
 

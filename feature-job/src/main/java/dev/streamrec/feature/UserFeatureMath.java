@@ -46,6 +46,16 @@ public final class UserFeatureMath {
 
     /** Applies one action to {@code f} in place and returns it. */
     public static UserFeatures apply(UserFeatures f, EnrichedAction enriched, FeatureParams p, long now) {
+        add(f, enriched, p, now);
+        summarize(f);
+        return f;
+    }
+
+    /**
+     * {@link #apply} without deriving {@code countsLastHour}/{@code countsLastDay}, which depend only on the activity
+     * buckets the last action leaves: several {@code add}s then one {@link #summarize} equal as many {@code apply}s.
+     */
+    static void add(UserFeatures f, EnrichedAction enriched, FeatureParams p, long now) {
         UserAction a = enriched.getAction();
         long t = a.getEventTime();
         long previous = f.getUpdateSeq() == 0 ? t : f.getLastEventTime();
@@ -75,13 +85,14 @@ public final class UserFeatureMath {
         f.setLastEventId(a.getEventId());
         f.setLastEventTime(newest);
         f.setUpdatedAt(now);
-        return f;
     }
 
+    /** Brings the sums forward in place (the maps are the record's own). */
     private static Map<String, Double> decayed(Map<String, Double> values, double factor) {
-        Map<String, Double> out = new HashMap<>(values.size() * 2 + 2);
-        values.forEach((k, v) -> out.put(k, v * factor));
-        return out;
+        if (factor != 1.0) {
+            values.replaceAll((k, v) -> v * factor);
+        }
+        return values;
     }
 
     /** Keeps the {@code max} entries of largest magnitude, so state per user stays bounded. */
@@ -202,13 +213,17 @@ public final class UserFeatureMath {
         if (!addedLong) {
             kept.add(newBucket(floor(t, ONE_HOUR), 60, action));
         }
+        f.setActivity(kept);
+    }
+
+    /** Derives {@code countsLastHour} / {@code countsLastDay} from the activity buckets. */
+    static void summarize(UserFeatures f) {
         Map<String, Integer> lastHour = new HashMap<>();
         Map<String, Integer> lastDay = new HashMap<>();
-        for (ActivityBucket b : kept) {
+        for (ActivityBucket b : f.getActivity()) {
             Map<String, Integer> target = b.getWidthMinutes() == 5 ? lastHour : lastDay;
             b.getCounts().forEach((k, v) -> target.merge(k, v, Integer::sum));
         }
-        f.setActivity(kept);
         f.setCountsLastHour(lastHour);
         f.setCountsLastDay(lastDay);
     }

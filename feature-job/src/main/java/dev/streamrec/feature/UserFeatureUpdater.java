@@ -1,18 +1,24 @@
 package dev.streamrec.feature;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
-import org.apache.flink.util.Collector;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import dev.streamrec.avro.EnrichedAction;
 import dev.streamrec.avro.ModelPhase;
@@ -20,20 +26,32 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.QueryableStates;
+import dev.streamrec.schemas.Records;
 
 /**
- * Keyed by userId: applies each enriched action to the user's features ({@link UserFeatureMath}), publishes them as
- * queryable state {@code user-features} and emits them.
+ * Keyed by userId (input 1: enriched actions; input 2, broadcast: model-versions): applies each action to the user's
+ * features ({@link UserFeatureMath}), publishes them as queryable state {@code user-features} and emits them.
+ *
+ * <p><b>Micro-batches.</b> Actions are applied at once, in arrival order, to an in-memory copy of the user's
+ * features; the copy is read from state on the user's first action of the batch. A flush writes each touched user
+ * back to state once and emits one record per user (the latest; {@code updateSeq} still counts every action, so it
+ * jumps by the number of actions the batch held). A batch is flushed {@code maxDelayMs} (processing time) after its
+ * first action, when it holds {@code maxActions} actions, before every checkpoint barrier (so a checkpoint never
+ * misses a buffered action: exactly-once holds), before a broadcast element, and at end of input. Watermarks that
+ * arrive while a batch is open are forwarded after its records. {@code maxDelayMs = 0} applies and emits each action
+ * on its own. The result equals one-by-one application: only the intermediate records of a batch are not emitted.
  *
  * <p>The broadcast side reads {@code model-versions}: a version that becomes RETIRED is dropped from every user's
  * vectors at once (the topic gets the slimmer record with the user's next action) and ignored in later actions, so
  * users keep one vector per live version.
  *
- * <p>A user inactive for {@code userTtlMs} (wall clock) is dropped by one timer per user (queryable state cannot use
+ * <p>A user inactive for {@code userTtlMs} (wall clock) is dropped by one timer per user, registered when the user's
+ * features are created (a user has stored features exactly while it has a timer; queryable state cannot use
  * Flink's state TTL).
  */
-public class UserFeatureUpdater extends KeyedBroadcastProcessFunction<String, EnrichedAction, ModelVersion, UserFeatures> {
-    private static final long serialVersionUID = 1L;
+public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
+        implements TwoInputStreamOperator<EnrichedAction, ModelVersion, UserFeatures>, Triggerable<String, VoidNamespace> {
+    private static final long serialVersionUID = 2L;
 
     /** Broadcast state: model version -> its latest phase (ModelPhase name). */
     public static final MapStateDescriptor<String, String> MODEL_PHASES =
@@ -41,55 +59,129 @@ public class UserFeatureUpdater extends KeyedBroadcastProcessFunction<String, En
 
     private final FeatureParams params;
     private final long userTtlMs;
+    private final long maxDelayMs;
+    private final int maxActions;
 
     private transient ValueState<UserFeatures> features;
-    private transient ValueState<Long> expiryTimer;
+    private transient BroadcastState<String, String> phases;
+    private transient InternalTimerService<VoidNamespace> expiryTimers;
+    /** The open batch: user -> features with the batch's actions applied. Insertion order = emit order. */
+    private transient Map<String, Pending> batch;
+    private transient int batchActions;
+    private transient boolean flushTimerSet;
+    private transient long inputWatermark;
+    private transient Watermark heldWatermark;
+    private transient StreamRecord<UserFeatures> reuse;
     private transient Counter updates;
     private transient Counter lateActions;
     private transient Counter expiredUsers;
     private transient Counter retiredVectors;
+    private transient Counter flushes;
 
-    public UserFeatureUpdater(FeatureParams params, long userTtlMs) {
+    /** A user's features within the open batch. */
+    private static final class Pending {
+        final UserFeatures features;
+        final boolean created;
+        long timestamp;
+
+        Pending(UserFeatures features, boolean created) {
+            this.features = features;
+            this.created = created;
+        }
+    }
+
+    public UserFeatureUpdater(FeatureParams params, long userTtlMs, long maxDelayMs, int maxActions) {
+        if (maxDelayMs < 0 || maxActions < 1) {
+            throw new IllegalArgumentException("batch max delay must be >= 0 and max actions >= 1");
+        }
         this.params = params;
         this.userTtlMs = userTtlMs;
+        this.maxDelayMs = maxDelayMs;
+        this.maxActions = maxActions;
+    }
+
+    public static UserFeatureUpdater from(dev.streamrec.jobs.config.JobConfig config) {
+        return new UserFeatureUpdater(FeatureParams.from(config), config.getLong(FeatureOptions.USER_TTL_MS),
+                config.getLong(FeatureOptions.BATCH_MAX_DELAY_MS), config.getInt(FeatureOptions.BATCH_MAX_ACTIONS));
     }
 
     @Override
-    public void open(OpenContext openContext) {
-        features = getRuntimeContext().getState(QueryableStates.userFeatures());
-        expiryTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("expiry-timer", Types.LONG));
+    public void open() throws Exception {
+        super.open();
+        Records.useGeneratedCoders(); // state and network (de)serialization of this task's records
+        features = getPartitionedState(QueryableStates.userFeatures());
+        phases = getOperatorStateBackend().getBroadcastState(MODEL_PHASES);
+        expiryTimers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
+        batch = new LinkedHashMap<>();
+        inputWatermark = Long.MIN_VALUE;
+        reuse = new StreamRecord<>(null);
         var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
         updates = metrics.counter("featureUpdates");
         lateActions = metrics.counter("lateActions");
         expiredUsers = metrics.counter("expiredUsers");
         retiredVectors = metrics.counter("retiredUserVectors");
+        flushes = metrics.counter("featureBatches");
     }
 
     @Override
-    public void processElement(EnrichedAction action, ReadOnlyContext ctx, Collector<UserFeatures> out) throws Exception {
-        if (action.getAction().getEventTime() < ctx.timerService().currentWatermark()) {
+    public void processElement1(StreamRecord<EnrichedAction> element) throws Exception {
+        EnrichedAction action = element.getValue();
+        if (action.getAction().getEventTime() < inputWatermark) {
             lateActions.inc(); // still applied: late only means it cannot move "most recent" backwards
         }
-        long now = ctx.timerService().currentProcessingTime();
-        UserFeatures current = features.value();
-        if (current == null) {
-            current = UserFeatureMath.empty(ctx.getCurrentKey());
+        String user = (String) getCurrentKey();
+        Pending pending = batch.get(user);
+        if (pending == null) {
+            UserFeatures stored = features.value();
+            pending = new Pending(stored == null ? UserFeatureMath.empty(user) : stored, stored == null);
+            batch.put(user, pending);
         }
-        ReadOnlyBroadcastState<String, String> phases = ctx.getBroadcastState(MODEL_PHASES);
-        action.setVectors(liveOnly(action.getVectors(), phases));
-        UserFeatures updated = UserFeatureMath.apply(current, action, params, now);
-        features.update(updated);
+        action.setVectors(liveOnly(action.getVectors()));
+        UserFeatureMath.add(pending.features, action, params, getProcessingTimeService().getCurrentProcessingTime());
+        pending.timestamp = element.hasTimestamp() ? element.getTimestamp() : Long.MIN_VALUE;
         updates.inc();
-        if (expiryTimer.value() == null) {
-            long at = now + userTtlMs;
-            ctx.timerService().registerProcessingTimeTimer(at);
-            expiryTimer.update(at);
+        if (++batchActions >= maxActions || maxDelayMs == 0) {
+            flush();
+        } else if (!flushTimerSet) {
+            // One timer per batch; a batch flushed earlier leaves it set for the next one, which it flushes early.
+            flushTimerSet = true;
+            long at = getProcessingTimeService().getCurrentProcessingTime() + maxDelayMs;
+            getProcessingTimeService().registerTimer(at, t -> {
+                flushTimerSet = false;
+                flush();
+            });
         }
-        out.collect(updated);
     }
 
-    private static Map<String, List<Float>> liveOnly(Map<String, List<Float>> vectors, ReadOnlyBroadcastState<String, String> phases)
-            throws Exception {
+    /** Writes every user of the open batch back to state once and emits its latest features. */
+    void flush() throws Exception {
+        if (!batch.isEmpty()) {
+            for (Pending p : batch.values()) {
+                UserFeatureMath.summarize(p.features);
+                setCurrentKey(p.features.getUserId());
+                features.update(p.features);
+                if (p.created) {
+                    expiryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, p.features.getUpdatedAt() + userTtlMs);
+                }
+                if (p.timestamp == Long.MIN_VALUE) {
+                    reuse.replace(p.features).eraseTimestamp();
+                } else {
+                    reuse.replace(p.features, p.timestamp);
+                }
+                output.collect(reuse);
+            }
+            batch.clear();
+            batchActions = 0;
+            flushes.inc();
+        }
+        if (heldWatermark != null) {
+            Watermark mark = heldWatermark;
+            heldWatermark = null;
+            super.processWatermark(mark);
+        }
+    }
+
+    private Map<String, List<Float>> liveOnly(Map<String, List<Float>> vectors) throws Exception {
         Map<String, List<Float>> live = null;
         for (String version : vectors.keySet()) {
             if (ModelPhase.RETIRED.name().equals(phases.get(version))) {
@@ -103,35 +195,64 @@ public class UserFeatureUpdater extends KeyedBroadcastProcessFunction<String, En
     }
 
     @Override
-    public void processBroadcastElement(ModelVersion event, Context ctx, Collector<UserFeatures> out) throws Exception {
-        ctx.getBroadcastState(MODEL_PHASES).put(event.getVersion(), event.getPhase().name());
+    public void processElement2(StreamRecord<ModelVersion> element) throws Exception {
+        flush(); // the open batch reaches state first, so a retirement applies to it too
+        ModelVersion event = element.getValue();
+        phases.put(event.getVersion(), event.getPhase().name());
         if (event.getPhase() == ModelPhase.RETIRED) {
             String version = event.getVersion();
-            ctx.applyToKeyedState(QueryableStates.userFeatures(), (user, state) -> {
-                UserFeatures f = state.value();
-                if (f != null && f.getVectors().stream().anyMatch(v -> v.getModelVersion().equals(version))) {
-                    List<UserVector> kept = f.getVectors().stream()
-                            .filter(v -> !v.getModelVersion().equals(version)).collect(Collectors.toList());
-                    f.setVectors(kept);
-                    state.update(f);
-                    retiredVectors.inc();
-                }
-            });
+            getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                    QueryableStates.userFeatures(), (user, state) -> {
+                        UserFeatures f = state.value();
+                        if (f != null && f.getVectors().stream().anyMatch(v -> v.getModelVersion().equals(version))) {
+                            List<UserVector> kept = f.getVectors().stream()
+                                    .filter(v -> !v.getModelVersion().equals(version)).collect(Collectors.toList());
+                            f.setVectors(kept);
+                            state.update(f);
+                            retiredVectors.inc();
+                        }
+                    });
         }
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<UserFeatures> out) throws Exception {
-        UserFeatures current = features.value();
-        long lastActive = current == null ? Long.MIN_VALUE : current.getUpdatedAt();
-        if (current == null || lastActive + userTtlMs <= timestamp) {
+    public void processWatermark(Watermark mark) throws Exception {
+        inputWatermark = mark.getTimestamp();
+        if (batch.isEmpty()) {
+            super.processWatermark(mark);
+        } else {
+            heldWatermark = mark; // forwarded after the batch's records
+        }
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        flush();
+        super.prepareSnapshotPreBarrier(checkpointId);
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
+    }
+
+    @Override
+    public void onEventTime(InternalTimer<String, VoidNamespace> timer) {
+        // no event-time timers
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+        long timestamp = timer.getTimestamp();
+        Pending pending = batch.get(timer.getKey());
+        UserFeatures current = pending != null ? pending.features : features.value();
+        if (current == null || current.getUpdatedAt() + userTtlMs <= timestamp) {
             features.clear();
-            expiryTimer.clear();
+            batch.remove(timer.getKey());
             expiredUsers.inc();
         } else {
-            long at = lastActive + userTtlMs;
-            ctx.timerService().registerProcessingTimeTimer(at);
-            expiryTimer.update(at);
+            expiryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, current.getUpdatedAt() + userTtlMs);
         }
     }
 }

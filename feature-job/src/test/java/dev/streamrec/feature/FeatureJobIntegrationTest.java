@@ -71,7 +71,7 @@ class FeatureJobIntegrationTest {
         kafka.produce(Topic.USER_ACTIONS.name(prefix), "user-0", unknown, System.currentTimeMillis());
 
         Map<String, ReferenceFeatures> expected = scenario.expected(FeatureParams.from(config));
-        Map<String, UserFeatures> fromTopic = FeatureScenario.readFinalFeatures(kafka, prefix, scenario.actions.size());
+        Map<String, UserFeatures> fromTopic = FeatureScenario.readFinalFeatures(kafka, prefix, scenario.actionsPerUser());
         assertThat(fromTopic.keySet()).isEqualTo(expected.keySet());
         expected.forEach((user, reference) -> reference.assertMatches(fromTopic.get(user)));
 

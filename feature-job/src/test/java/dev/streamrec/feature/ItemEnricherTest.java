@@ -31,7 +31,7 @@ class ItemEnricherTest {
     @BeforeEach
     void setUp() throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedCoProcessFunction(
-                new ItemEnricher("feature-job", "user-actions", 3, HOLD, RETENTION),
+                new ItemEnricher("feature-job", "user-actions", 3, HOLD, RETENTION, 2),
                 UserAction::getItemId, ItemEmbedding::getItemId, Types.STRING);
         harness.setProcessingTime(0);
     }
@@ -125,5 +125,31 @@ class ItemEnricherTest {
         assertThat(out()).hasSize(1);
         harness.setProcessingTime(RETENTION + 1);
         assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+
+    @Test
+    void theHeapCacheFollowsEveryChangeOfTheStoredProfile() throws Exception {
+        harness.processElement2(item("i1", "v1", vector(1, 4), "news", List.of(), T0), T0);
+        harness.processElement1(action("u1", "i1", ActionType.CLICK, T0 + 1), T0 + 1); // i1 is now cached
+        for (int i = 2; i <= 4; i++) { // more items than the cache holds: i1 is evicted and read again
+            harness.processElement2(item("i" + i, "v1", vector(i, 4), "news", List.of(), T0), T0);
+            harness.processElement1(action("u1", "i" + i, ActionType.CLICK, T0 + 1), T0 + 1);
+        }
+        harness.processElement1(action("u1", "i1", ActionType.CLICK, T0 + 2), T0 + 2);
+        harness.processElement2(item("i1", "v1", vector(9, 4), "sports", List.of(), T0 + 3), T0 + 3);
+        harness.processElement1(action("u1", "i1", ActionType.CLICK, T0 + 4), T0 + 4);
+        EnrichedAction updated = out().get(out().size() - 1);
+        assertThat(updated.getVectors().get("v1")).isEqualTo(vector(9, 4));
+        assertThat(updated.getCategory()).isEqualTo("sports");
+
+        // Deleted, then dropped after the retention: the next action waits for the item again.
+        harness.processElement2(Fixtures.deleted("i1", "v1", T0 + 5), T0 + 5);
+        harness.setProcessingTime(RETENTION + 1);
+        int before = out().size();
+        harness.processElement1(action("u2", "i1", ActionType.CLICK, T0 + 6), T0 + 6);
+        assertThat(out()).hasSize(before);
+        harness.processElement2(item("i1", "v1", vector(5, 4), "news", List.of(), T0 + 7), T0 + 7);
+        assertThat(out()).hasSize(before + 1);
+        assertThat(out().get(before).getVectors().get("v1")).isEqualTo(vector(5, 4));
     }
 }

@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.Random;
 
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,23 +25,35 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 
+/**
+ * The user-features operator through the operator test harness. Most tests apply one action per batch (the helper
+ * lets the batch's max delay pass after each); the batching tests put several actions in one batch.
+ */
 class UserFeatureUpdaterTest {
     private static final long HOUR = 3_600_000L;
     private static final long TTL = 30L * 24 * HOUR;
+    private static final long DELAY = 100;
     private final FeatureParams params = FeatureParams.defaults().withMaxTriggers(5);
-    private KeyedBroadcastOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> harness;
+    private KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> harness;
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = newHarness();
-        harness.open();
-        harness.setProcessingTime(1_000);
+        harness = openHarness(DELAY, 1000);
     }
 
-    private KeyedBroadcastOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> newHarness() throws Exception {
-        return new KeyedBroadcastOperatorTestHarness<>(
-                new CoBroadcastWithKeyedOperator<>(new UserFeatureUpdater(params, TTL), List.of(UserFeatureUpdater.MODEL_PHASES)),
-                e -> e.getAction().getUserId(), Types.STRING, 1, 1, 0);
+    private KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> openHarness(
+            long maxDelayMs, int maxActions) throws Exception {
+        var h = newHarness(maxDelayMs, maxActions);
+        h.open();
+        h.setProcessingTime(1_000);
+        return h;
+    }
+
+    private KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion, UserFeatures> newHarness(
+            long maxDelayMs, int maxActions) throws Exception {
+        // Input 2 (model-versions) is broadcast, not keyed: no key selector.
+        return new KeyedTwoInputStreamOperatorTestHarness<>(new UserFeatureUpdater(params, TTL, maxDelayMs, maxActions),
+                e -> e.getAction().getUserId(), null, Types.STRING, 1, 1, 0);
     }
 
     @AfterEach
@@ -48,9 +61,13 @@ class UserFeatureUpdaterTest {
         harness.close();
     }
 
+    /** Applies one action and lets the batch's max delay pass: returns the record it emitted. */
     private UserFeatures apply(EnrichedAction e) throws Exception {
-        harness.processElement(e, e.getAction().getEventTime());
+        int before = harness.extractOutputValues().size();
+        harness.processElement1(e, e.getAction().getEventTime());
+        harness.setProcessingTime(harness.getProcessingTime() + DELAY);
         List<UserFeatures> out = harness.extractOutputValues();
+        assertThat(out).hasSize(before + 1);
         return out.get(out.size() - 1);
     }
 
@@ -86,7 +103,7 @@ class UserFeatureUpdaterTest {
     void triggersAreNewestFirstAndALateActionNeverMovesMostRecentBackwards() throws Exception {
         apply(on("u1", "a", ActionType.CLICK, T0 + 10_000, "c1", 1));
         apply(on("u1", "b", ActionType.CLICK, T0 + 20_000, "c1", 2));
-        harness.watermark(T0 + 20_000);
+        harness.processBothWatermarks(new Watermark(T0 + 20_000));
         UserFeatures f = apply(on("u1", "late", ActionType.LIKE, T0 + 15_000, "c2", 3));
 
         assertThat(f.getLastEventTime()).isEqualTo(T0 + 20_000);
@@ -182,14 +199,18 @@ class UserFeatureUpdaterTest {
     @Test
     void stateSurvivesASnapshotAndRestore() throws Exception {
         apply(on("u1", "a", ActionType.CLICK, T0, "c", 1));
-        harness.processBroadcastElement(phase("v0", ModelPhase.RETIRED), 0);
+        harness.processElement2(phase("v0", ModelPhase.RETIRED), 0);
+        harness.prepareSnapshotPreBarrier(1);
         var snapshot = harness.snapshot(1, 1);
         harness.close();
-        harness = newHarness();
+        harness = newHarness(DELAY, 1000);
         harness.initializeState(snapshot);
         harness.open();
-        assertThat(apply(on("u1", "b", ActionType.CLICK, T0 + 1, "c", 2)).getUpdateSeq()).isEqualTo(2);
-        assertThat(harness.getBroadcastState(UserFeatureUpdater.MODEL_PHASES).get("v0")).isEqualTo("RETIRED");
+        // The broadcast phases survive too: v0 is still retired, so an item's v0 vector is ignored.
+        UserFeatures f = apply(enriched(action("u1", "b", ActionType.CLICK, T0 + 1), "c", List.of(),
+                Map.of("v0", vector(5, 8), "v1", vector(6, 8))));
+        assertThat(f.getUpdateSeq()).isEqualTo(2);
+        assertThat(f.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v1");
     }
 
     private static ModelVersion phase(String version, ModelPhase phase) {
@@ -201,8 +222,8 @@ class UserFeatureUpdaterTest {
         Map<String, List<Float>> both = Map.of("v1", vector(1, 8), "v2", vector(2, 8));
         apply(enriched(action("u1", "a", ActionType.CLICK, T0), "c", List.of(), both));
         apply(enriched(action("u2", "a", ActionType.CLICK, T0), "c", List.of(), both));
-        harness.processBroadcastElement(phase("v2", ModelPhase.SERVING), 1);
-        harness.processBroadcastElement(phase("v1", ModelPhase.RETIRED), 2);
+        harness.processElement2(phase("v2", ModelPhase.SERVING), 1);
+        harness.processElement2(phase("v1", ModelPhase.RETIRED), 2);
 
         UserFeatures u1 = apply(enriched(action("u1", "b", ActionType.CLICK, T0 + 1), "c", List.of(), both));
         assertThat(u1.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
@@ -210,5 +231,146 @@ class UserFeatureUpdaterTest {
         UserFeatures u2 = apply(enriched(action("u2", "b", ActionType.CLICK, T0 + 1), "c", List.of(), Map.of("v2", vector(3, 8))));
         assertThat(u2.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
         assertThat(u2.getUpdateSeq()).isEqualTo(2);
+    }
+
+    // ------------------------------------------------------------------ micro-batches
+
+    /** A random interleaving of several users' actions, some late, some on items with two model versions. */
+    private static List<EnrichedAction> randomActions(long seed, int n) {
+        Random r = new Random(seed);
+        ActionType[] types = {ActionType.VIEW, ActionType.CLICK, ActionType.LIKE, ActionType.DISLIKE, ActionType.RATE};
+        List<EnrichedAction> out = new ArrayList<>();
+        long t = T0;
+        for (int i = 0; i < n; i++) {
+            t += r.nextInt(60_000);
+            long eventTime = i % 4 == 3 ? t - r.nextInt((int) HOUR) : t;
+            out.add(enriched(action("u" + r.nextInt(4), "i" + r.nextInt(20), types[r.nextInt(types.length)],
+                    0.5 + r.nextInt(10) / 2.0, eventTime), "c" + r.nextInt(3), List.of("t" + r.nextInt(5)),
+                    r.nextBoolean() ? Map.of("v1", vector(r.nextLong(), 8))
+                            : Map.of("v1", vector(r.nextLong(), 8), "v2", vector(r.nextLong(), 8))));
+        }
+        return out;
+    }
+
+    /** Gives the batching harness and {@code oneByOne} each its own copy of the action. */
+    private void feedBoth(EnrichedAction e, KeyedTwoInputStreamOperatorTestHarness<String, EnrichedAction, ModelVersion,
+            UserFeatures> oneByOne) throws Exception {
+        harness.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+        oneByOne.processElement1(EnrichedAction.newBuilder(e).build(), e.getAction().getEventTime());
+    }
+
+    private static Map<String, UserFeatures> latestPerUser(List<UserFeatures> records) {
+        Map<String, UserFeatures> latest = new java.util.HashMap<>();
+        records.forEach(f -> latest.merge(f.getUserId(), f, (a, b) -> b.getUpdateSeq() > a.getUpdateSeq() ? b : a));
+        return latest;
+    }
+
+    @Test
+    void aBatchEmitsOneRecordPerUserEqualToApplyingItsActionsOneByOne() throws Exception {
+        List<EnrichedAction> actions = randomActions(7, 60);
+        var oneByOne = openHarness(0, 1000);
+        for (EnrichedAction e : actions) {
+            feedBoth(e, oneByOne);
+        }
+        assertThat(oneByOne.extractOutputValues()).hasSize(actions.size());
+        assertThat(harness.extractOutputValues()).as("nothing before the batch is flushed").isEmpty();
+
+        harness.setProcessingTime(1_000 + DELAY);
+        List<UserFeatures> batched = harness.extractOutputValues();
+        Map<String, UserFeatures> expected = latestPerUser(oneByOne.extractOutputValues());
+        assertThat(batched).hasSize(expected.size());
+        assertThat(latestPerUser(batched)).isEqualTo(expected);
+        // updateSeq counts actions, not records: it jumps by the batch's actions.
+        expected.forEach((user, f) -> assertThat(f.getUpdateSeq())
+                .isEqualTo(actions.stream().filter(a -> a.getAction().getUserId().equals(user)).count()));
+        oneByOne.close();
+    }
+
+    @Test
+    void consecutiveBatchesContinueFromTheStoredFeatures() throws Exception {
+        List<EnrichedAction> actions = randomActions(11, 80);
+        var oneByOne = openHarness(0, 1000);
+        for (int i = 0; i < actions.size(); i++) {
+            feedBoth(actions.get(i), oneByOne);
+            if (i % 9 == 8) {
+                harness.setProcessingTime(harness.getProcessingTime() + DELAY);
+                oneByOne.setProcessingTime(harness.getProcessingTime());
+            }
+        }
+        harness.setProcessingTime(harness.getProcessingTime() + DELAY);
+        List<UserFeatures> batched = harness.extractOutputValues();
+        assertThat(batched.size()).isLessThan(actions.size());
+        // Per user, each record's updateSeq is larger than the previous one's, and the last equals one-by-one.
+        Map<String, Long> last = new java.util.HashMap<>();
+        for (UserFeatures f : batched) {
+            assertThat(f.getUpdateSeq()).isGreaterThan(last.getOrDefault(f.getUserId(), 0L));
+            last.put(f.getUserId(), f.getUpdateSeq());
+        }
+        assertThat(latestPerUser(batched)).isEqualTo(latestPerUser(oneByOne.extractOutputValues()));
+        oneByOne.close();
+    }
+
+    @Test
+    void theBatchIsFlushedBeforeTheCheckpointBarrierAndIsInTheSnapshot() throws Exception {
+        harness.processElement1(on("u1", "a", ActionType.CLICK, T0, "c", 1), T0);
+        harness.processElement1(on("u1", "b", ActionType.LIKE, T0 + 1000, "c", 2), T0 + 1000);
+        harness.processElement1(on("u2", "a", ActionType.VIEW, T0 + 2000, "c", 1), T0 + 2000);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.prepareSnapshotPreBarrier(1); // what the task calls before it forwards the barrier
+        assertThat(harness.extractOutputValues()).extracting(UserFeatures::getUserId, UserFeatures::getUpdateSeq)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("u1", 2L), org.assertj.core.groups.Tuple.tuple("u2", 1L));
+        var snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        harness = newHarness(DELAY, 1000);
+        harness.initializeState(snapshot);
+        harness.open();
+        harness.setProcessingTime(5_000);
+        assertThat(apply(on("u1", "c", ActionType.CLICK, T0 + 3000, "c", 3)).getUpdateSeq()).isEqualTo(3);
+        assertThat(apply(on("u2", "c", ActionType.CLICK, T0 + 3000, "c", 3)).getUpdateSeq()).isEqualTo(2);
+    }
+
+    @Test
+    void aFullBatchAndTheEndOfInputFlush() throws Exception {
+        harness.close();
+        harness = openHarness(DELAY, 3);
+        for (int i = 0; i < 4; i++) {
+            harness.processElement1(on("u1", "i" + i, ActionType.CLICK, T0 + i, "c", i), T0 + i);
+        }
+        assertThat(harness.extractOutputValues()).as("the third action filled the batch")
+                .extracting(UserFeatures::getUpdateSeq).containsExactly(3L);
+        harness.endInput1();
+        harness.endInput2();
+        harness.getOperator().finish();
+        assertThat(harness.extractOutputValues()).extracting(UserFeatures::getUpdateSeq).containsExactly(3L, 4L);
+    }
+
+    @Test
+    void aWatermarkIsForwardedAfterTheRecordsOfTheBatchItArrivedIn() throws Exception {
+        harness.processElement1(on("u1", "a", ActionType.CLICK, T0, "c", 1), T0);
+        harness.processBothWatermarks(new Watermark(T0));
+        assertThat(harness.getOutput()).isEmpty();
+        harness.setProcessingTime(harness.getProcessingTime() + DELAY);
+        assertThat(new ArrayList<>(harness.getOutput())).hasSize(2)
+                .satisfies(out -> {
+                    assertThat(out.get(0)).isInstanceOf(StreamRecord.class);
+                    assertThat(out.get(1)).isEqualTo(new Watermark(T0));
+                });
+        // With no batch open, a watermark passes at once.
+        harness.processBothWatermarks(new Watermark(T0 + 1));
+        assertThat(new ArrayList<>(harness.getOutput())).last().isEqualTo(new Watermark(T0 + 1));
+    }
+
+    @Test
+    void aRetirementWhileABatchIsOpenAppliesToThatBatchToo() throws Exception {
+        Map<String, List<Float>> both = Map.of("v1", vector(1, 8), "v2", vector(2, 8));
+        harness.processElement1(enriched(action("u1", "a", ActionType.CLICK, T0), "c", List.of(), both), T0);
+        harness.processElement2(phase("v1", ModelPhase.RETIRED), 1);
+        // The batch was flushed first (with v1: it was applied before the retirement), then v1 left the stored state.
+        assertThat(harness.extractOutputValues()).hasSize(1);
+        UserFeatures next = apply(enriched(action("u1", "b", ActionType.CLICK, T0 + 1), "c", List.of(), both));
+        assertThat(next.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
+        assertThat(next.getUpdateSeq()).isEqualTo(2);
     }
 }

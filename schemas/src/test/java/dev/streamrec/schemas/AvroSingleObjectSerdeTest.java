@@ -33,6 +33,17 @@ class AvroSingleObjectSerdeTest {
     }
 
     @Test
+    void writesTheSameBytesAsAvrosMessageEncoder() throws Exception {
+        UserAction a = action();
+        a.setRequestId("r1");
+        ByteBuffer expected = new BinaryMessageEncoder<UserAction>(new SpecificData(), UserAction.getClassSchema()).encode(a);
+        byte[] bytes = new byte[expected.remaining()];
+        expected.get(bytes);
+        assertThat(serde.encode(a)).isEqualTo(bytes);
+        assertThat(serde.encode(action())).as("the per-thread buffer is reset between records").isEqualTo(serde.encode(action()));
+    }
+
+    @Test
     void rejectsBytesThatAreNotAMessage() {
         assertThatThrownBy(() -> serde.decode(new byte[] {1, 2, 3})).isInstanceOf(Exception.class);
         assertThatThrownBy(() -> serde.decode(null)).isInstanceOf(Exception.class);

@@ -30,6 +30,8 @@ final class BenchDocs {
         json.put("freshness_max_ms", fr.get("max_ms"));
         json.put("freshness_samples", fr.get("samples"));
         json.put("throughput_window_s", tp.get("window_s"));
+        json.put("throughput_cpu_us_per_action", Math.round(cpuMicrosPerAction((Map<String, Object>) tp.get("cpu"),
+                ((Number) tp.get("actions_per_s")).doubleValue()) * 10) / 10.0);
         json.put("date", date);
         json.put("command", command);
         json.put("targets", Map.of("throughput_actions_per_s", TARGET_THROUGHPUT, "freshness_p99_ms", TARGET_P99_MS));
@@ -62,9 +64,10 @@ final class BenchDocs {
                         + "the job runs, then the job's committed offsets (committed at each checkpoint, so the actions' "
                         + "features are in a committed transaction) are sampled every second; the figure is the least-squares "
                         + "slope over the window, starting %s s after the load finished. Rates per 10 s: %s. CPU during the "
-                        + "window (cores): Flink JVM %s, broker %s, other processes %s.%n%n",
+                        + "window (cores): Flink JVM %s, broker %s, other processes %s; that is %.0f µs of Flink and broker CPU "
+                        + "per action (less sensitive to other processes than the rate: compare this between runs).%n%n",
                 tp.get("settle_s"), tp.get("per_10s_rates"), tpCpu.get("flink_jvm_cores"), tpCpu.get("broker_jvm_cores"),
-                tpCpu.get("other_processes_cores")));
+                tpCpu.get("other_processes_cores"), cpuMicrosPerAction(tpCpu, thr)));
         s.append(String.format(Locale.ROOT, "Freshness: %s actions/s offered with wall-clock event times for %s s (first %s s "
                         + "discarded); 1 in %s actions timed from just before `producer.send` until a queryable-state lookup "
                         + "(every %s ms) shows it in the user's triggers. %s samples (%s resolved by updateSeq, %s timed out). "
@@ -75,5 +78,11 @@ final class BenchDocs {
                 fr.get("samples_timed_out"), fr.get("kept_up"), fr.get("backlog_max"), fr.get("drain_after_load_ms")));
         s.append("Raw figures: [`docs/bench/feature-job.json`](bench/feature-job.json).\n");
         BenchReport.replaceSection(docs.resolve("benchmarks.md"), "feature-job", s.toString());
+    }
+
+    /** (Flink JVM + broker cores) / actions per second, in µs. */
+    static double cpuMicrosPerAction(Map<String, Object> cpu, double actionsPerSecond) {
+        double cores = ((Number) cpu.get("flink_jvm_cores")).doubleValue() + ((Number) cpu.get("broker_jvm_cores")).doubleValue();
+        return cores / actionsPerSecond * 1e6;
     }
 }
