@@ -80,7 +80,7 @@ public class FeatureJob implements PipelineJob {
                 .uid(Uids.ACTIONS_WATERMARKS).name("event time");
 
         SingleOutputStreamOperator<ItemEmbedding> items = env
-                .fromSource(KafkaIO.rawSource(config, Topic.ITEM_EMBEDDINGS), WatermarkStrategy.noWatermarks(), "item-embeddings")
+                .fromSource(KafkaIO.rawSource(config, Topic.ITEM_EMBEDDINGS), JobSetup.withoutEventTimeClock(), "item-embeddings")
                 .uid(Uids.ITEMS_SOURCE)
                 .process(new DecodeAndValidate<>(NAME, ItemEmbedding.class,
                         RecordValidators.itemEmbedding(config.getInt(FeatureOptions.DIMENSION), RecordValidators.futureSkewOnly(config))))
@@ -92,7 +92,7 @@ public class FeatureJob implements PipelineJob {
                 .uid(Uids.ENRICH).name("enrich actions with items");
 
         SingleOutputStreamOperator<ModelVersion> modelVersions = env
-                .fromSource(KafkaIO.rawSource(config, Topic.MODEL_VERSIONS), WatermarkStrategy.noWatermarks(), "model-versions")
+                .fromSource(KafkaIO.rawSource(config, Topic.MODEL_VERSIONS), JobSetup.withoutEventTimeClock(), "model-versions")
                 .uid(Uids.MODEL_VERSIONS_SOURCE)
                 .process(new DecodeAndValidate<>(NAME, ModelVersion.class, RecordValidators.modelVersion()))
                 .uid(Uids.MODEL_VERSIONS_DECODE).name("decode model-versions");

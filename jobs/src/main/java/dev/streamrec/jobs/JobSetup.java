@@ -3,6 +3,8 @@ package dev.streamrec.jobs;
 import java.time.Duration;
 
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -38,6 +40,24 @@ public final class JobSetup {
                         Duration.ofMillis(config.getLong(CommonOptions.OUT_OF_ORDERNESS_MS)))
                 .withTimestampAssigner(eventTime)
                 .withIdleness(Duration.ofMillis(config.getLong(CommonOptions.IDLENESS_MS)));
+    }
+
+    /**
+     * For reference and control inputs (the item catalog, model versions) that are joined with an event-time stream:
+     * they carry no event-time clock of their own, so they declare themselves idle and the operator they feed takes
+     * its watermark from the other input alone. (With no watermarks at all such an input would hold the joined
+     * operator's watermark at its minimum forever.)
+     */
+    public static <T> WatermarkStrategy<T> withoutEventTimeClock() {
+        return context -> new WatermarkGenerator<>() {
+            @Override
+            public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {}
+
+            @Override
+            public void onPeriodicEmit(WatermarkOutput output) {
+                output.markIdle();
+            }
+        };
     }
 
     /** Builds and submits a job on the given environment without waiting for it to finish. */
