@@ -68,4 +68,9 @@ public record RecallSettings(
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
                 initialServingVersion, newK, i2iTriggers, newI2iPerTrigger, debounceMs, userTtlMs);
     }
+
+    public RecallSettings withIndexParams(IndexParams params) {
+        return new RecallSettings(shards, defaultDimension, params, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs);
+    }
 }

@@ -14,6 +14,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -82,6 +85,11 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
     private transient ValueState<Long> maintenanceTimer;
     /** The shards this subtask has loaded, by shard number. */
     private transient Map<Integer, LoadedShard> loaded;
+    /**
+     * Rebuilds graphs whose deleted nodes passed the compaction threshold, one at a time, while the shard keeps
+     * answering from its current graph (inline, a 125k-item shard would stop the operator for over a minute).
+     */
+    private transient ExecutorService compactions;
     private transient MetricGroup metrics;
 
     public ShardIndexFunction(RecallSettings settings) {
@@ -97,6 +105,30 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
         maintenanceTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("shard-maintenance-timer", Types.LONG));
         loaded = new HashMap<>();
         metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        String threadName = "index-compaction-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        compactions = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, threadName);
+            thread.setDaemon(true);
+            thread.setPriority(Thread.NORM_PRIORITY - 1); // behind the task thread that serves queries
+            return thread;
+        });
+    }
+
+    /** Graph compactions completed by this subtask's loaded shards (all versions). */
+    long completedCompactions() {
+        return loaded.values().stream().flatMap(s -> s.indexes.values().stream())
+                .mapToLong(ShardVectorIndex::compactionCount).sum();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (loaded != null) {
+            loaded.values().forEach(shard -> shard.indexes.values().forEach(ShardVectorIndex::cancelCompaction));
+        }
+        if (compactions != null) {
+            compactions.shutdownNow();
+        }
+        super.close();
     }
 
     @Override
@@ -206,7 +238,8 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
             return shard;
         }
         long start = System.nanoTime();
-        shard = new LoadedShard(shardNumber, metrics.addGroup("shard", String.valueOf(shardNumber)), settings.indexParams());
+        shard = new LoadedShard(shardNumber, metrics.addGroup("shard", String.valueOf(shardNumber)), settings.indexParams(),
+                compactions);
         Map<String, ShardVectorIndex> fromSnapshot = new HashMap<>();
         for (Map.Entry<String, Integer> e : snapshotSizes.entries()) {
             try {
@@ -389,7 +422,10 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
         // is that shard's.
         ctx.applyToKeyedState(SNAPSHOT_SIZES, (shard, sizes) -> dropSnapshot(retired, sizes, snapshotChunks));
         for (LoadedShard shard : loaded.values()) {
-            shard.indexes.remove(retired);
+            ShardVectorIndex dropped = shard.indexes.remove(retired);
+            if (dropped != null) {
+                dropped.cancelCompaction();
+            }
         }
         LOG.info("model version {} retired: its indexes and item vectors are dropped", retired);
     }
@@ -397,10 +433,12 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
     /** One shard's heap side: its indexes by model version, and its metrics. */
     static final class LoadedShard {
         final int number;
-        final Map<String, ShardVectorIndex> indexes = new HashMap<>();
+        // concurrent: metric gauges read it from the reporter thread
+        final Map<String, ShardVectorIndex> indexes = new ConcurrentHashMap<>();
         final MetricGroup group;
         final Set<String> versionsWithGauge = new HashSet<>();
         final IndexParams params;
+        final ExecutorService compactions;
         final Counter itemUpdates;
         final Counter staleUpdates;
         final Counter recallComputations;
@@ -412,10 +450,11 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
         volatile long snapshotMillis;
         volatile long snapshotBytes;
 
-        LoadedShard(int number, MetricGroup group, IndexParams params) {
+        LoadedShard(int number, MetricGroup group, IndexParams params, ExecutorService compactions) {
             this.number = number;
             this.group = group;
             this.params = params;
+            this.compactions = compactions;
             itemUpdates = group.counter("itemUpdates");
             staleUpdates = group.counter("staleItemUpdates");
             recallComputations = group.counter("recallComputations");
@@ -425,6 +464,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
             group.gauge("snapshotMillis", () -> snapshotMillis);
             group.gauge("snapshotBytes", () -> snapshotBytes);
             group.gauge("snapshotCurrent", () -> dirty ? 0 : 1);
+            group.gauge("compactions", () -> indexes.values().stream().mapToLong(ShardVectorIndex::compactionCount).sum());
         }
 
         ShardVectorIndex indexFor(String version, int dimension) {
@@ -438,7 +478,11 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
 
         /** Adds (or replaces) a version's index and publishes its item count. */
         void put(String version, ShardVectorIndex index) {
-            indexes.put(version, index);
+            index.compactInBackground(compactions);
+            ShardVectorIndex replaced = indexes.put(version, index);
+            if (replaced != null && replaced != index) {
+                replaced.cancelCompaction();
+            }
             if (versionsWithGauge.add(version)) {
                 group.addGroup("version", version).gauge("items", () -> {
                     ShardVectorIndex i = indexes.get(version);

@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -195,6 +198,67 @@ class ShardIndexFunctionTest {
                         .doesNotContain(ClusteredVectors.itemId(0), ClusteredVectors.itemId(3001));
             }
         }
+    }
+
+    @Test
+    void deletesPastTheThresholdCompactInTheBackgroundWhileQueriesStayExact() throws Exception {
+        RecallSettings s = settings.withIndexParams(settings.indexParams().withCompactionMinDeleted(20));
+        var h = harness(s, 1, 0, null);
+        Random random = new Random(7);
+        Map<String, float[]> live = new HashMap<>();
+        for (int i = 0; i < 600; i++) {
+            float[] vector = randomVector(random, 8);
+            live.put("i" + i, vector);
+            h.processElement(command(item("i" + i, "v1", vector, T0)), 0);
+        }
+        Set<String> deletedIds = new java.util.HashSet<>();
+        for (int i = 0; i < 600; i += 5) { // 60% of every shard: past the 30% threshold and the minimum of 20
+            for (int j = i; j < i + 3; j++) {
+                live.remove("i" + j);
+                deletedIds.add("i" + j);
+                h.processElement(command(deleted("i" + j, "v1", T0 + 1)), 0);
+            }
+        }
+        ShardIndexFunction function = (ShardIndexFunction) ((CoBroadcastWithKeyedOperator<?, ?, ?, ?>) h.getOperator()).getUserFunction();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        int queries = 0;
+        // Every call on a shard swaps in its rebuilt graph once ready; until then the old graph answers.
+        while (function.completedCompactions() < SHARDS || queries < 20) {
+            assertThat(System.nanoTime()).as("compactions within the deadline").isLessThan(deadline);
+            float[] user = randomVector(random, 8);
+            List<String> answer = u2i(h, "v1", user);
+            assertThat(answer).doesNotContainAnyElementsOf(deletedIds);
+            assertThat(answer).containsExactlyElementsOf(exactTop(live, user, 10));
+            queries++;
+        }
+        h.processElement(command(item("i0", "v1", live.computeIfAbsent("i0", k -> randomVector(random, 8)), T0 + 2)), 0);
+        deletedIds.remove("i0");
+        float[] user = randomVector(random, 8);
+        assertThat(u2i(h, "v1", user)).containsExactlyElementsOf(exactTop(live, user, 10));
+    }
+
+    private static float[] randomVector(Random random, int dimension) {
+        float[] v = new float[dimension];
+        for (int i = 0; i < dimension; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+
+    /** Brute-force top-k by cosine: the reference. */
+    private static List<String> exactTop(Map<String, float[]> items, float[] query, int k) {
+        float[] q = Vectors.normalized(query);
+        return items.entrySet().stream()
+                .sorted(java.util.Comparator.comparingDouble(e -> -dot(q, Vectors.normalized(e.getValue()))))
+                .limit(k).map(Map.Entry::getKey).collect(Collectors.toList());
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            sum += a[i] * b[i];
+        }
+        return sum;
     }
 
     @Test
