@@ -44,20 +44,13 @@ public final class Vectors {
         return bytes == null || !bytes.hasRemaining();
     }
 
-    /** The unit vector in v's direction, or null when v has no direction (zero length). */
+    /** The unit vector in v's direction, or null when v has no direction (zero length) or a NaN/infinite value. */
     public static float[] normalized(float[] v) {
-        double sum = 0;
         for (float f : v) {
-            sum += (double) f * f;
+            if (!Float.isFinite(f)) {
+                return null;
+            }
         }
-        if (!(sum > 0) || !Double.isFinite(sum)) {
-            return null;
-        }
-        float inv = (float) (1.0 / Math.sqrt(sum));
-        float[] n = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            n[i] = v[i] * inv;
-        }
-        return n;
+        return dev.streamrec.index.ann.Vectors.unitCopy(v, v.length);
     }
 }

@@ -399,7 +399,10 @@ public final class ShardVectorIndex {
         if (hnsw.getDimensions() != dimension) {
             throw new StreamCorruptedException("snapshot dimension " + hnsw.getDimensions() + " != header " + dimension);
         }
-        ((ItemCodec) (Object) hnsw.getItemSerializer()).endRead();
+        if (!((Object) hnsw.getItemSerializer() instanceof ItemCodec codec)) {
+            throw new StreamCorruptedException("snapshot was not written by ShardVectorIndex");
+        }
+        codec.endRead();
         hnsw.setEf(params.ef());
         Graph graph = new Graph(params, hnsw);
         graph.nodes = nodes;

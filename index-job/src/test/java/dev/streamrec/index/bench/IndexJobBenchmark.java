@@ -293,6 +293,10 @@ public final class IndexJobBenchmark {
 
     /** The shards' own search latency (histogram per shard; the slowest shard's p50 and p99). */
     private Map<String, Object> shardSearchLatency() throws Exception {
+        // The REST API answers from a metric cache and refreshes it (asynchronously, at most every 10 s) when asked:
+        // ask once, then read after the refresh, or the figures are those of the build phase (empty histograms).
+        shardMetrics(currentJob(), ".recallLatencyMicros_median");
+        Thread.sleep(12_000);
         Map<String, Double> p50 = shardMetrics(currentJob(), ".recallLatencyMicros_median");
         Map<String, Double> p99 = shardMetrics(currentJob(), ".recallLatencyMicros_p99");
         Map<String, Object> out = new LinkedHashMap<>();
