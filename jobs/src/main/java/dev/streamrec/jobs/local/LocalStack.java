@@ -333,13 +333,7 @@ public final class LocalStack implements AutoCloseable {
     public void close() {
         running.set(false);
         if (cluster != null) {
-            for (JobID job : jobs.values()) {
-                try {
-                    cluster.cancelJob(job).get(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // already gone
-                }
-            }
+            cancelJobs();
         }
         if (recallClient != null) {
             recallClient.close();
@@ -355,6 +349,47 @@ public final class LocalStack implements AutoCloseable {
             broker.close();
         }
         TempDirs.deleteRecursively(workDir);
+    }
+
+    /**
+     * Cancels every job and waits until each has terminated, before the cluster shuts down. A cancelled
+     * exactly-once sink aborts its open Kafka transaction on close, which has been seen to wait for the producer's
+     * max.block.ms (60 s) when a checkpoint's commit was in flight; the cluster's own shutdown would otherwise give up.
+     */
+    private void cancelJobs() {
+        for (JobID job : jobs.values()) {
+            try {
+                cluster.cancelJob(job).get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // already gone
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        boolean told = false;
+        for (Map.Entry<String, JobID> job : jobs.entrySet()) {
+            while (System.nanoTime() < deadline) {
+                try {
+                    if (cluster.getJobStatus(job.getValue()).get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                        break;
+                    }
+                } catch (Exception e) {
+                    break; // unknown to the cluster: gone
+                }
+                if (!told) {
+                    say("waiting for the jobs to finish cancelling (closing their Kafka transactions)...");
+                    told = true;
+                }
+                sleepQuietly(500);
+            }
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static void say(String line) {
