@@ -1,16 +1,15 @@
 package dev.streamrec.feature.bench;
 
+import static dev.streamrec.jobs.bench.BenchStack.say;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -27,10 +26,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 import org.apache.flink.api.common.JobID;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -46,12 +43,12 @@ import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.bench.BenchReport;
+import dev.streamrec.jobs.bench.BenchStack;
 import dev.streamrec.jobs.QueryableStates;
 import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
 import dev.streamrec.jobs.demo.DemoDataGenerator;
-import dev.streamrec.jobs.kafka.EmbeddedKafkaBroker;
 import dev.streamrec.jobs.kafka.KafkaTestIO;
 import dev.streamrec.jobs.kafka.TopicAdmin;
 import dev.streamrec.jobs.local.LocalFlinkCluster;
@@ -81,7 +78,7 @@ import dev.streamrec.jobs.serving.QueryableStateReader;
  * the sampled one; then the sample counts as visible when {@code updateSeq} reaches the number of that user's actions
  * sent up to and including it (counted separately in the output).
  */
-public final class FeatureJobBenchmark {
+public final class FeatureJobBenchmark implements BenchStack.Benchmark {
     static final Option PARTITIONS = Option.of("partitions", 2, "Partitions per topic.");
     static final Option PARALLELISM = Option.of("job.parallelism", 2, "feature-job parallelism.");
     static final Option CHECKPOINT_MS = Option.of("job.checkpoint.interval.ms", 2000, "feature-job checkpoint interval.");
@@ -115,60 +112,26 @@ public final class FeatureJobBenchmark {
     private final JobConfig cfg;
     private final Map<String, Object> results = new LinkedHashMap<>();
     private final long t0 = System.nanoTime();
-    private EmbeddedKafkaBroker broker;
-    private MiniCluster cluster;
-    private Configuration flinkConf;
-    private int restPort;
-    private int proxyPort;
-    private Path workDir;
+    private BenchStack stack;
 
     private FeatureJobBenchmark(JobConfig cfg) {
         this.cfg = cfg;
     }
 
-    public static void main(String[] args) throws Exception {
-        JobConfig cfg;
-        try {
-            cfg = JobConfig.parse("feature-job-benchmark", OPTIONS, args);
-        } catch (JobConfig.HelpRequested help) {
-            System.out.println(help.getMessage());
-            return;
-        }
-        FeatureJobBenchmark bench = new FeatureJobBenchmark(cfg);
-        int rc = 0;
-        try {
-            bench.run();
-        } catch (Throwable e) {
-            say("benchmark failed: " + e);
-            e.printStackTrace();
-            rc = 1;
-        } finally {
-            bench.close();
-        }
-        System.exit(rc);
+    public static void main(String[] args) {
+        BenchStack.main("feature-job-benchmark", OPTIONS, args, FeatureJobBenchmark::new);
     }
 
     // ------------------------------------------------------------------ setup
 
-    private void run() throws Exception {
+    @Override
+    public void run() throws Exception {
         Map<String, Object> machine = BenchReport.machine();
         results.put("machine", machine);
         say("machine: " + machine);
         say("parameters: " + cfg);
 
-        say("starting Kafka broker (child JVM, C2)...");
-        broker = EmbeddedKafkaBroker.builder().fastStartup(false).maxHeap("1g").start();
-        say("broker at " + broker.bootstrapServers() + " in " + broker.startupTime().toMillis() + " ms");
-
-        workDir = Files.createTempDirectory("feature-bench-");
-        restPort = EmbeddedKafkaBroker.freePort();
-        proxyPort = EmbeddedKafkaBroker.freePort();
-        int serverPort = EmbeddedKafkaBroker.freePort();
-        flinkConf = LocalFlinkCluster.configuration(workDir, cfg.getInt(SLOTS), restPort, proxyPort, serverPort,
-                MemorySize.parse(cfg.get(MANAGED_MEMORY)));
-        cluster = LocalFlinkCluster.start(flinkConf);
-        restPort = LocalFlinkCluster.restPort(cluster);
-        say("MiniCluster up, REST at " + restPort);
+        stack = BenchStack.start("feature-bench", cfg.getInt(SLOTS), MemorySize.parse(cfg.get(MANAGED_MEMORY)));
 
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("parallelism", cfg.getInt(PARALLELISM));
@@ -194,21 +157,21 @@ public final class FeatureJobBenchmark {
     }
 
     private JobClient startJob(String prefix, String... extra) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--bootstrap.servers", broker.bootstrapServers(),
+        List<String> args = new ArrayList<>(List.of("--bootstrap.servers", stack.bootstrapServers(),
                 "--topic.prefix", prefix, "--parallelism", cfg.get(PARALLELISM),
                 "--checkpoint.interval.ms", cfg.get(CHECKPOINT_MS), "--source.starting-offsets", "earliest"));
         args.addAll(List.of(extra));
         FeatureJob job = new FeatureJob();
         JobConfig jobConfig = job.parseConfig(args.toArray(new String[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(LocalFlinkCluster.HOST,
-                restPort, new Configuration(flinkConf));
+                stack.restPort(), stack.flinkConfiguration());
         JobClient client = JobSetup.submit(job, env, jobConfig);
         say("submitted feature-job " + client.getJobID() + " (" + String.join(" ", args) + ")");
         return client;
     }
 
     private void produceItems(String prefix, List<ItemEmbedding> items) throws Exception {
-        try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(broker.bootstrapServers())) {
+        try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(stack.bootstrapServers())) {
             for (ItemEmbedding item : items) {
                 p.send(new ProducerRecord<>(Topic.ITEM_EMBEDDINGS.name(prefix), null, System.currentTimeMillis(),
                         item.getItemId(), KafkaTestIO.encode(item)));
@@ -219,7 +182,7 @@ public final class FeatureJobBenchmark {
 
     private void awaitItems(String prefix) throws Exception {
         long t = System.nanoTime();
-        if (!TopicAdmin.awaitCommittedToEnd(broker.bootstrapServers(), prefix + FeatureJob.NAME,
+        if (!TopicAdmin.awaitCommittedToEnd(stack.bootstrapServers(), prefix + FeatureJob.NAME,
                 Topic.ITEM_EMBEDDINGS.name(prefix), Duration.ofMinutes(3))) {
             throw new IllegalStateException("items not ingested within 3 minutes");
         }
@@ -230,7 +193,7 @@ public final class FeatureJobBenchmark {
 
     private void throughput() throws Exception {
         String prefix = "tp-";
-        String bootstrap = broker.bootstrapServers();
+        String bootstrap = stack.bootstrapServers();
         TopicAdmin.createPipelineTopics(bootstrap, prefix, cfg.getInt(PARTITIONS));
         DemoDataGenerator gen = new DemoDataGenerator(DemoDataGenerator.Config.builder().seed(cfg.getLong(SEED))
                 .users(cfg.getInt(USERS)).items(cfg.getInt(ITEMS)).build());
@@ -268,7 +231,7 @@ public final class FeatureJobBenchmark {
                 Thread.sleep(cfg.getLong(TP_SETTLE_S) * 1000);
 
                 profile = CpuProfile.start();
-                rest = new FlinkRest(LocalFlinkCluster.HOST, restPort, job.getJobID().toString());
+                rest = new FlinkRest(LocalFlinkCluster.HOST, stack.restPort(), job.getJobID().toString());
                 window = new ArrayList<>();
                 long start = System.nanoTime();
                 long next = start;
@@ -333,7 +296,7 @@ public final class FeatureJobBenchmark {
                 ProducerConfig.COMPRESSION_TYPE_CONFIG, cfg.get(PRODUCER_COMPRESSION),
                 ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(128L << 20));
         long sent = 0;
-        try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(broker.bootstrapServers(), overrides)) {
+        try (KafkaProducer<String, byte[]> p = KafkaTestIO.producer(stack.bootstrapServers(), overrides)) {
             while (sent < n && actions.hasNext()) {
                 UserAction a = actions.next();
                 // Kafka timestamp = now: synthetic event times (2024) as Kafka timestamps would fall to the topic's 7-day retention.
@@ -395,7 +358,7 @@ public final class FeatureJobBenchmark {
 
     private void freshness() throws Exception {
         String prefix = "fresh-";
-        String bootstrap = broker.bootstrapServers();
+        String bootstrap = stack.bootstrapServers();
         TopicAdmin.createPipelineTopics(bootstrap, prefix, cfg.getInt(PARTITIONS));
         DemoDataGenerator gen = new DemoDataGenerator(DemoDataGenerator.Config.builder().seed(cfg.getLong(SEED) + 1)
                 .users(cfg.getInt(USERS)).items(cfg.getInt(ITEMS)).wallClock(true).build());
@@ -427,7 +390,7 @@ public final class FeatureJobBenchmark {
             t.setDaemon(true);
             return t;
         });
-        QueryableStateReader reader = new QueryableStateReader(LocalFlinkCluster.HOST, proxyPort);
+        QueryableStateReader reader = new QueryableStateReader(LocalFlinkCluster.HOST, stack.proxyPort());
         List<long[]> lag = Collections.synchronizedList(new ArrayList<>());
         CpuProfile profile;
         long sent = 0;
@@ -440,7 +403,7 @@ public final class FeatureJobBenchmark {
             ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor();
             start = System.nanoTime();
             final long startF = start;
-            FlinkRest rest = new FlinkRest(LocalFlinkCluster.HOST, restPort, jobId.toString());
+            FlinkRest rest = new FlinkRest(LocalFlinkCluster.HOST, stack.restPort(), jobId.toString());
             AtomicInteger ticks = new AtomicInteger();
             monitor.scheduleAtFixedRate(() -> {
                 if (ticks.incrementAndGet() % 3 == 0) {
@@ -648,28 +611,10 @@ public final class FeatureJobBenchmark {
         return nanos / 1_000_000;
     }
 
-    static void say(String s) {
-        System.out.println(DateTimeFormatter.ofPattern("HH:mm:ss").format(ZonedDateTime.now()) + " " + s);
-        System.out.flush();
-    }
-
-    private void close() {
-        if (cluster != null) {
-            try {
-                cluster.closeAsync().get(60, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                say("closing MiniCluster: " + e);
-            }
-        }
-        if (broker != null) {
-            broker.close();
-        }
-        if (workDir != null) {
-            try (var walk = Files.walk(workDir)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // best effort
-            }
+    @Override
+    public void close() {
+        if (stack != null) {
+            stack.close();
         }
     }
 

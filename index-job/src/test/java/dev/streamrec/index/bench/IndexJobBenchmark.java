@@ -1,10 +1,9 @@
 package dev.streamrec.index.bench;
 
-import java.nio.file.Files;
+import static dev.streamrec.jobs.bench.BenchStack.say;
+
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -21,7 +20,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -34,7 +32,6 @@ import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
-import dev.streamrec.avro.UserVector;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.IndexOptions;
 import dev.streamrec.index.ann.BruteForceIndex;
@@ -43,13 +40,12 @@ import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.bench.BenchReport;
+import dev.streamrec.jobs.bench.BenchStack;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
-import dev.streamrec.jobs.kafka.EmbeddedKafkaBroker;
 import dev.streamrec.jobs.kafka.KafkaTestIO;
 import dev.streamrec.jobs.kafka.TopicAdmin;
 import dev.streamrec.jobs.local.LocalFlinkCluster;
-import dev.streamrec.jobs.local.TempDirs;
 import dev.streamrec.jobs.serving.FlinkRestClient;
 import dev.streamrec.jobs.serving.Lookup;
 import dev.streamrec.jobs.serving.RecallClient;
@@ -60,7 +56,7 @@ import dev.streamrec.jobs.serving.RecallClient;
  * (real Kafka broker, MiniCluster, queryable state). Writes docs/bench/index-job.json and the "## index-job" section
  * of docs/benchmarks.md. Started by {@code bin/bench-index-job}.
  */
-public final class IndexJobBenchmark {
+public final class IndexJobBenchmark implements BenchStack.Benchmark {
     static final Option ITEMS = Option.of("items", 1_000_000, "Items (vectors) indexed.");
     static final Option DIMENSION = Option.of("dimension", 64, "Vector dimension.");
     static final Option SEED = Option.of("seed", 42, "Seed of the clustered vectors.");
@@ -88,12 +84,7 @@ public final class IndexJobBenchmark {
     private final ClusteredVectors data;
     private final int items;
     private final int queries;
-    private EmbeddedKafkaBroker broker;
-    private MiniCluster cluster;
-    private Path workDir;
-    private int proxyPort;
-    private int restPort;
-    private Configuration flinkConf;
+    private BenchStack stack;
     private FlinkRestClient rest;
     private final String prefix = "bench-";
     private List<List<String>> exactTop10;
@@ -105,29 +96,12 @@ public final class IndexJobBenchmark {
         this.data = ClusteredVectors.of(cfg.getLong(SEED), cfg.getInt(DIMENSION));
     }
 
-    public static void main(String[] args) throws Exception {
-        JobConfig cfg;
-        try {
-            cfg = JobConfig.parse("index-job-benchmark", OPTIONS, args);
-        } catch (JobConfig.HelpRequested help) {
-            System.out.println(help.getMessage());
-            return;
-        }
-        IndexJobBenchmark bench = new IndexJobBenchmark(cfg);
-        int rc = 0;
-        try {
-            bench.run();
-        } catch (Throwable e) {
-            say("benchmark failed: " + e);
-            e.printStackTrace();
-            rc = 1;
-        } finally {
-            bench.close();
-        }
-        System.exit(rc);
+    public static void main(String[] args) {
+        BenchStack.main("index-job-benchmark", OPTIONS, args, IndexJobBenchmark::new);
     }
 
-    private void run() throws Exception {
+    @Override
+    public void run() throws Exception {
         results.put("machine", BenchReport.machine());
         Map<String, Object> params = new LinkedHashMap<>();
         for (Option o : OPTIONS) {
@@ -174,25 +148,17 @@ public final class IndexJobBenchmark {
 
     private Map<String, Object> flink() throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
-        say("starting Kafka broker...");
-        broker = EmbeddedKafkaBroker.builder().fastStartup(false).maxHeap("1g").start();
-        workDir = Files.createTempDirectory("index-bench-");
-        restPort = EmbeddedKafkaBroker.freePort();
-        proxyPort = EmbeddedKafkaBroker.freePort();
-        flinkConf = LocalFlinkCluster.configuration(workDir, cfg.getInt(SLOTS), restPort, proxyPort,
-                EmbeddedKafkaBroker.freePort(), MemorySize.parse(cfg.get(MANAGED_MEMORY)));
-        cluster = LocalFlinkCluster.start(flinkConf);
-        restPort = LocalFlinkCluster.restPort(cluster);
-        rest = new FlinkRestClient(LocalFlinkCluster.HOST, restPort);
-        TopicAdmin.createPipelineTopics(broker.bootstrapServers(), prefix, cfg.getInt(PARTITIONS));
+        stack = BenchStack.start("index-bench", cfg.getInt(SLOTS), MemorySize.parse(cfg.get(MANAGED_MEMORY)));
+        rest = new FlinkRestClient(LocalFlinkCluster.HOST, stack.restPort());
+        TopicAdmin.createPipelineTopics(stack.bootstrapServers(), prefix, cfg.getInt(PARTITIONS));
 
-        try (KafkaTestIO kafka = new KafkaTestIO(broker.bootstrapServers())) {
+        try (KafkaTestIO kafka = new KafkaTestIO(stack.bootstrapServers())) {
             long produceStart = System.nanoTime();
             Map<String, Object> bulk = Map.of(ProducerConfig.BATCH_SIZE_CONFIG, 262144, ProducerConfig.LINGER_MS_CONFIG, 20,
                     ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4", ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 1_800_000,
                     ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 300_000);
             java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
-            try (KafkaProducer<String, byte[]> producer = KafkaTestIO.producer(broker.bootstrapServers(), bulk)) {
+            try (KafkaProducer<String, byte[]> producer = KafkaTestIO.producer(stack.bootstrapServers(), bulk)) {
                 for (int i = 0; i < items; i++) {
                     String id = ClusteredVectors.itemId(i);
                     producer.send(new ProducerRecord<>(Topic.ITEM_EMBEDDINGS.name(prefix), null, System.currentTimeMillis(),
@@ -224,7 +190,7 @@ public final class IndexJobBenchmark {
             say(String.format("(c) built %d items in %.1f s: %.0f items/s; heap %d -> %d MiB", items, buildSeconds,
                     items / buildSeconds, heapBefore >> 20, heapAfter >> 20));
 
-            try (RecallClient client = RecallClient.builder().rest(rest.baseUrl()).proxy(LocalFlinkCluster.HOST, proxyPort)
+            try (RecallClient client = RecallClient.builder().rest(rest.baseUrl()).proxy(LocalFlinkCluster.HOST, stack.proxyPort())
                     .timeout(Duration.ofSeconds(60)).build()) {
                 out.putAll(recallQualityAndLatency(kafka, client));
                 out.putAll(lookupLoad(client));
@@ -235,7 +201,7 @@ public final class IndexJobBenchmark {
     }
 
     private JobConfig jobConfig() {
-        return new IndexJob().parseConfig("--bootstrap.servers", broker.bootstrapServers(), "--topic.prefix", prefix,
+        return new IndexJob().parseConfig("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
                 "--parallelism", cfg.get(PARALLELISM), "--checkpoint.interval.ms", cfg.get(CHECKPOINT_MS),
                 "--source.starting-offsets", "earliest",
                 "--" + IndexOptions.SHARDS.key(), cfg.get(SHARDS),
@@ -246,11 +212,11 @@ public final class IndexJobBenchmark {
 
     /** An environment that submits to the MiniCluster, restoring from {@code savepoint} if given. */
     private StreamExecutionEnvironment environment(String savepoint) {
-        Configuration c = new Configuration(flinkConf);
+        Configuration c = stack.flinkConfiguration();
         if (savepoint != null) {
             c.setString("execution.state-recovery.path", savepoint);
         }
-        return StreamExecutionEnvironment.createRemoteEnvironment(LocalFlinkCluster.HOST, restPort, c);
+        return StreamExecutionEnvironment.createRemoteEnvironment(LocalFlinkCluster.HOST, stack.restPort(), c);
     }
 
     /**
@@ -390,7 +356,7 @@ public final class IndexJobBenchmark {
             Thread.sleep(1000);
         }
         long s = System.nanoTime();
-        String savepoint = job.stopWithSavepoint(false, workDir.resolve("savepoints").toUri().toString(),
+        String savepoint = job.stopWithSavepoint(false, stack.workDir().resolve("savepoints").toUri().toString(),
                 SavepointFormatType.CANONICAL).get();
         double savepointSeconds = (System.nanoTime() - s) / 1e9;
         say(String.format("(c) savepoint in %.1f s", savepointSeconds));
@@ -457,7 +423,7 @@ public final class IndexJobBenchmark {
     }
 
     private void awaitCommittedToEnd(Topic topic, Duration timeout) throws Exception {
-        if (!TopicAdmin.awaitCommittedToEnd(broker.bootstrapServers(), prefix + IndexJob.NAME, topic.name(prefix), timeout)) {
+        if (!TopicAdmin.awaitCommittedToEnd(stack.bootstrapServers(), prefix + IndexJob.NAME, topic.name(prefix), timeout)) {
             throw new IllegalStateException("index-job did not ingest " + topic + " within " + timeout);
         }
     }
@@ -485,24 +451,10 @@ public final class IndexJobBenchmark {
         return nanos / 1_000_000;
     }
 
-    static void say(String s) {
-        System.out.println(DateTimeFormatter.ofPattern("HH:mm:ss").format(ZonedDateTime.now()) + " " + s);
-        System.out.flush();
-    }
-
-    private void close() {
-        if (cluster != null) {
-            try {
-                cluster.closeAsync().get(60, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                say("closing MiniCluster: " + e);
-            }
-        }
-        if (broker != null) {
-            broker.close();
-        }
-        if (workDir != null) {
-            TempDirs.deleteRecursively(workDir);
+    @Override
+    public void close() {
+        if (stack != null) {
+            stack.close();
         }
     }
 }
