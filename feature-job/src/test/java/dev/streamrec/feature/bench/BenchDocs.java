@@ -42,12 +42,7 @@ final class BenchDocs {
         double p99 = ((Number) fr.get("p99_ms")).doubleValue();
         Map<String, Object> tpCpu = (Map<String, Object>) tp.get("cpu");
         Map<String, Object> params = (Map<String, Object>) results.get("parameters");
-        StringBuilder s = new StringBuilder();
-        s.append("## feature-job\n\n");
-        s.append("Measured ").append(date).append(" with\n\n```\n").append(command).append("\n```\n\n");
-        s.append(String.format(Locale.ROOT, "Machine: %s cores (%s), %s GiB, %s, %s; load average at start %s.%n%n",
-                machine.get("cores"), machine.get("cpu"), machine.get("memory_gib"), machine.get("os"), machine.get("jvm"),
-                machine.get("load_average_at_start")));
+        StringBuilder s = BenchReport.sectionStart("feature-job", date, command, machine);
         s.append(String.format(Locale.ROOT, "Setup: broker and MiniCluster on this machine, feature-job parallelism %s, "
                         + "%s partitions per topic, checkpoint every %s ms, exactly-once sink, RocksDB, %s users, %s items.%n%n",
                 params.get("parallelism"), params.get("partitions"), params.get("checkpoint_interval_ms"),

@@ -48,12 +48,7 @@ final class IndexBenchDocs {
         json.putAll(results);
         BenchReport.writeJson(docs, "index-job", json);
 
-        StringBuilder s = new StringBuilder();
-        s.append("## index-job\n\n");
-        s.append("Measured ").append(date).append(" with\n\n```\n").append(command).append("\n```\n\n");
-        s.append(String.format(Locale.ROOT, "Machine: %s cores (%s), %s GiB, %s, %s; load average at start %s.%n%n",
-                machine.get("cores"), machine.get("cpu"), machine.get("memory_gib"), machine.get("os"), machine.get("jvm"),
-                machine.get("load_average_at_start")));
+        StringBuilder s = BenchReport.sectionStart("index-job", date, command, machine);
         s.append(String.format(Locale.ROOT, "Data: %,d items, %s-d vectors around 256 random centroids (`ClusteredVectors`, "
                         + "seed %s); %s query vectors from the same distribution; recall@10 is against the exact top-10 over "
                         + "all items. (c) runs index-job with parallelism %s, %s shards, %s partitions per topic, RocksDB, "

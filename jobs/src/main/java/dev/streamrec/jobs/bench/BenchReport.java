@@ -8,6 +8,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -79,6 +80,17 @@ public final class BenchReport {
 
     public static String now() {
         return ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+    }
+
+    /** The start of a {@code ## name} section: heading, date, the command that produced it and the machine. */
+    public static StringBuilder sectionStart(String name, String date, String command, Map<String, Object> machine) {
+        StringBuilder s = new StringBuilder();
+        s.append("## ").append(name).append("\n\n");
+        s.append("Measured ").append(date).append(" with\n\n```\n").append(command).append("\n```\n\n");
+        s.append(String.format(Locale.ROOT, "Machine: %s cores (%s), %s GiB, %s, %s; load average at start %s.%n%n",
+                machine.get("cores"), machine.get("cpu"), machine.get("memory_gib"), machine.get("os"), machine.get("jvm"),
+                machine.get("load_average_at_start")));
+        return s;
     }
 
     /** Writes {@code docs/bench/<name>.json}. */
