@@ -46,11 +46,10 @@ public final class Vectors {
 
     /** The unit vector in v's direction, or null when v has no direction (zero length) or a NaN/infinite value. */
     public static float[] normalized(float[] v) {
-        for (float f : v) {
-            if (!Float.isFinite(f)) {
-                return null;
-            }
+        try {
+            return dev.streamrec.index.ann.Vectors.unitCopy(v, v.length);
+        } catch (IllegalArgumentException nanOrInfinite) { // the only failure left at v's own dimension
+            return null;
         }
-        return dev.streamrec.index.ann.Vectors.unitCopy(v, v.length);
     }
 }
