@@ -16,13 +16,13 @@ import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.PipelineJob;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
 import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.jobs.io.RecordValidators;
+import dev.streamrec.schemas.Topic;
 
 /**
  * feature-job: user-actions + item-embeddings -> user-features (topic and queryable state).

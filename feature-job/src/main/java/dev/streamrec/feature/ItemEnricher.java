@@ -22,10 +22,10 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemProfile;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.UserAction;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
+import dev.streamrec.schemas.Topic;
 
 /**
  * Keyed by itemId: joins each action with the item's latest vectors (one per model version) and attributes.

@@ -25,7 +25,7 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
-import dev.streamrec.jobs.QueryableStates;
+import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Records;
 
 /**

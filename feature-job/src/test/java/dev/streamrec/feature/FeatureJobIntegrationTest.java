@@ -18,13 +18,13 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.QueryableStates;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.serving.QueryableStateReader;
-import dev.streamrec.jobs.testing.PipelineTestCluster;
+import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.PipelineTestCluster;
 
 /**
  * feature-job end to end: a real Kafka broker and a Flink MiniCluster with RocksDB. Produces items and actions with

@@ -22,14 +22,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.QueryableStates;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
-import dev.streamrec.jobs.demo.MovieLensReplay;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.serving.QueryableStateReader;
-import dev.streamrec.jobs.testing.PipelineTestCluster;
+import dev.streamrec.local.demo.MovieLensReplay;
+import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.PipelineTestCluster;
 
 /**
  * Replays MovieLens (ml-latest-small: ~100k ratings) through feature-job on a real broker and MiniCluster and checks a
@@ -68,7 +68,7 @@ class FeatureJobMovieLensTest {
             FeatureScenario.replayActions(kafka, prefix, replay.actions());
 
             // Every rating processed and checkpointed: then each sampled user's state is final.
-            assertThat(dev.streamrec.jobs.kafka.TopicAdmin.awaitCommittedToEnd(CLUSTER.bootstrapServers(),
+            assertThat(dev.streamrec.testkit.TopicAdmin.awaitCommittedToEnd(CLUSTER.bootstrapServers(),
                     prefix + FeatureJob.NAME, Topic.USER_ACTIONS.name(prefix), Duration.ofMinutes(5)))
                     .as("feature-job consumed all ratings").isTrue();
             Map<String, ReferenceFeatures> expected = referenceFromCsv(dir, params);

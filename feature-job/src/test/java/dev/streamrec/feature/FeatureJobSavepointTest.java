@@ -16,8 +16,8 @@ import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.testing.PipelineTestCluster;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.PipelineTestCluster;
 
 /**
  * Stop feature-job with a savepoint while input is still flowing (and actions are held waiting for an item),
@@ -48,7 +48,7 @@ class FeatureJobSavepointTest {
             FeatureScenario.awaitItemsIngested(kafka, prefix);
             FeatureScenario.produceActions(kafka, prefix, firstHalf);
             // Some of the first half are read, some not yet; actions on the late item are held in state.
-            kafka.consume(dev.streamrec.jobs.Topic.USER_FEATURES.name(prefix), UserFeatures.class, 10, Duration.ofMinutes(1));
+            kafka.consume(dev.streamrec.schemas.Topic.USER_FEATURES.name(prefix), UserFeatures.class, 10, Duration.ofMinutes(1));
             String savepoint = first.stopWithSavepoint(false, CLUSTER.savepointDir().toUri().toString(),
                     SavepointFormatType.CANONICAL).get();
             assertThat(savepoint).isNotBlank();

@@ -16,9 +16,9 @@ import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
-import dev.streamrec.jobs.Topic;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.kafka.TopicAdmin;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.TopicAdmin;
 
 /**
  * Test data for end-to-end runs of feature-job, and the expected result computed independently: items (some with

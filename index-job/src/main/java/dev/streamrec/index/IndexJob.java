@@ -22,7 +22,6 @@ import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.index.ann.Sharding;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.PipelineJob;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
 import dev.streamrec.jobs.io.Checks;
@@ -30,6 +29,7 @@ import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
 import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.jobs.io.RecordValidators;
+import dev.streamrec.schemas.Topic;
 
 /**
  * index-job: item-embeddings + user-features + model-versions -> recall (topic and queryable state).

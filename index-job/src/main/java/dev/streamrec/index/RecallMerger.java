@@ -13,7 +13,7 @@ import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.jobs.QueryableStates;
+import dev.streamrec.schemas.QueryableStates;
 
 /**
  * Keyed by userId: merges the shards' answers to a request; when every shard has answered, the user's recall is

@@ -18,15 +18,15 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.QueryableStates;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.serving.QueryableStateReader;
-import dev.streamrec.jobs.testing.PipelineTestCluster;
+import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.PipelineTestCluster;
 
 /**
  * index-job end to end with feature-job in front, on a real Kafka broker and a Flink MiniCluster with RocksDB:

@@ -19,14 +19,14 @@ import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
+import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.QueryableStates;
-import dev.streamrec.jobs.Topic;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.serving.QueryableStateReader;
-import dev.streamrec.jobs.testing.PipelineTestCluster;
+import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.PipelineTestCluster;
 
 /**
  * A v1 -> v2 model rollover with an index-job upgrade (stop with savepoint, restart from it) in the middle: v2

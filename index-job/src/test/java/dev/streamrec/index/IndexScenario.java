@@ -22,9 +22,9 @@ import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
-import dev.streamrec.jobs.Topic;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.kafka.TopicAdmin;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.TopicAdmin;
 
 /**
  * End-to-end data for index-job with feature-job in front: clustered items under one or two model versions, some

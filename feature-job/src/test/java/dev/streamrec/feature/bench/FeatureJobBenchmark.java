@@ -1,6 +1,6 @@
 package dev.streamrec.feature.bench;
 
-import static dev.streamrec.jobs.bench.BenchStack.say;
+import static dev.streamrec.local.bench.BenchStack.say;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
@@ -40,19 +40,19 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.bench.BenchReport;
-import dev.streamrec.jobs.bench.BenchStack;
-import dev.streamrec.jobs.QueryableStates;
-import dev.streamrec.jobs.Topic;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
-import dev.streamrec.jobs.demo.DemoDataGenerator;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.kafka.TopicAdmin;
-import dev.streamrec.jobs.local.LocalFlinkCluster;
-import dev.streamrec.jobs.serving.QueryableStateReader;
+import dev.streamrec.local.bench.BenchReport;
+import dev.streamrec.local.bench.BenchStack;
+import dev.streamrec.local.demo.DemoDataGenerator;
+import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.LocalFlinkCluster;
+import dev.streamrec.testkit.TopicAdmin;
 
 /**
  * Benchmark (not a test) of the feature-job on the local stack: a real Kafka broker (child JVM, C2), a MiniCluster

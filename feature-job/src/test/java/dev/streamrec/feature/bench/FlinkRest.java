@@ -6,7 +6,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import dev.streamrec.jobs.serving.FlinkRestClient;
+import dev.streamrec.client.FlinkRestClient;
 
 /**
  * The benchmark's cheap profile, read through the Flink REST API: per-vertex busy / back-pressured / idle time

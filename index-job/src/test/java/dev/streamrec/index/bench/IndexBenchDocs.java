@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-import dev.streamrec.jobs.bench.BenchReport;
+import dev.streamrec.local.bench.BenchReport;
 
 /** Writes {@code docs/bench/index-job.json} and the {@code ## index-job} section of {@code docs/benchmarks.md}. */
 final class IndexBenchDocs {

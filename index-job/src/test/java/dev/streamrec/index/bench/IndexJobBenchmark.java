@@ -1,6 +1,6 @@
 package dev.streamrec.index.bench;
 
-import static dev.streamrec.jobs.bench.BenchStack.say;
+import static dev.streamrec.local.bench.BenchStack.say;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,23 +32,23 @@ import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.FlinkRestClient;
+import dev.streamrec.client.Lookup;
+import dev.streamrec.client.RecallClient;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.IndexOptions;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.jobs.JobSetup;
-import dev.streamrec.jobs.Topic;
-import dev.streamrec.jobs.bench.BenchReport;
-import dev.streamrec.jobs.bench.BenchStack;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
-import dev.streamrec.jobs.kafka.KafkaTestIO;
-import dev.streamrec.jobs.kafka.TopicAdmin;
-import dev.streamrec.jobs.local.LocalFlinkCluster;
-import dev.streamrec.jobs.serving.FlinkRestClient;
-import dev.streamrec.jobs.serving.Lookup;
-import dev.streamrec.jobs.serving.RecallClient;
+import dev.streamrec.local.bench.BenchReport;
+import dev.streamrec.local.bench.BenchStack;
+import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.KafkaTestIO;
+import dev.streamrec.testkit.LocalFlinkCluster;
+import dev.streamrec.testkit.TopicAdmin;
 
 /**
  * The index-job benchmark: on the same seeded clustered vectors, side by side in one run, (a) exact brute force,

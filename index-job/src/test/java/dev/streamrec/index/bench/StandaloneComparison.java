@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import dev.streamrec.index.ann.bench.AnnComparison;
-import dev.streamrec.jobs.bench.BenchReport;
+import dev.streamrec.local.bench.BenchReport;
 
 /**
  * (a) brute force and (b) one raw hnswlib-core index outside Flink, on the benchmark's data, plus our shard index

@@ -1,0 +1,166 @@
+package dev.streamrec.client;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.UserFeatures;
+
+/**
+ * The query command ({@code bin/query}): prints one user's recall, fresh recall or features, read through
+ * {@link RecallClient} from the running job.
+ */
+public final class QueryCli {
+    static final int FOUND = 0;
+    static final int NO_VALUE = 1;
+    static final int NO_ANSWER = 2;
+    static final int USAGE = 64;
+
+    static final String HELP = String.join("\n",
+            "Usage: bin/query COMMAND --user USER [options]",
+            "",
+            "Reads one user's value from a running job's queryable state: the job is found by name through the Flink",
+            "REST API, the value read through the queryable state proxy (retrying while the job restarts).",
+            "",
+            "Commands:",
+            "  recall         the user's recall: index-job's state 'recall' (model version, times, one line per",
+            "                 candidate: rank, item id, score, channel)",
+            "  fresh-recall   the user's recall without what was shown: dedup-job's state 'fresh-recall'",
+            "  features       the user's trigger features: feature-job's state 'user-features'",
+            "",
+            "Options:",
+            "  --user USER          user id (required)",
+            "  --rest URL           Flink REST address (default " + RecallClient.DEFAULT_REST + ")",
+            "  --proxy HOST:PORT    queryable state proxy (default " + RecallClient.DEFAULT_PROXY_HOST + ":"
+                    + RecallClient.DEFAULT_PROXY_PORT + ")",
+            "  --job NAME           the job publishing the state (default: index-job, dedup-job, feature-job)",
+            "  --timeout-ms N       deadline of the lookup, retries included (default "
+                    + RecallClient.DEFAULT_TIMEOUT.toMillis() + ")",
+            "  --limit N            candidates to print, 0 = all (default 0)",
+            "  --help               this text",
+            "",
+            "Exit status: 0 printed; 1 the user has no value (yet); 2 no answer before the deadline (no running job",
+            "of that name, the job restarting, Flink or the proxy unreachable); 64 bad usage.");
+
+    private static final List<String> COMMANDS = List.of("recall", "fresh-recall", "features");
+    private static final List<String> OPTIONS = List.of("user", "rest", "proxy", "job", "timeout-ms", "limit");
+
+    private QueryCli() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the command; returns the exit status. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        String command = null;
+        Map<String, String> options = new LinkedHashMap<>();
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String arg = args[i];
+                if (arg.equals("--help") || arg.equals("-h") || arg.equals("help")) {
+                    out.println(HELP);
+                    return FOUND;
+                }
+                if (!arg.startsWith("--")) {
+                    if (command != null || !COMMANDS.contains(arg)) {
+                        throw new IllegalArgumentException("unknown command '" + arg + "' (one of " + COMMANDS + ")");
+                    }
+                    command = arg;
+                    continue;
+                }
+                String key = arg.substring(2);
+                String value = null;
+                int eq = key.indexOf('=');
+                if (eq >= 0) {
+                    value = key.substring(eq + 1);
+                    key = key.substring(0, eq);
+                } else if (i + 1 < args.length) {
+                    value = args[++i];
+                }
+                if (!OPTIONS.contains(key)) {
+                    throw new IllegalArgumentException("unknown option --" + key);
+                }
+                if (value == null || value.isBlank()) {
+                    throw new IllegalArgumentException("--" + key + " needs a value");
+                }
+                options.put(key, value);
+            }
+            if (command == null) {
+                throw new IllegalArgumentException("no command given (one of " + COMMANDS + ")");
+            }
+            if (!options.containsKey("user")) {
+                throw new IllegalArgumentException("--user is required");
+            }
+            return query(command, options, out, err);
+        } catch (IllegalArgumentException e) {
+            err.println("query: " + e.getMessage());
+            err.println("Run 'bin/query --help' for the options.");
+            return USAGE;
+        }
+    }
+
+    private static int query(String command, Map<String, String> options, PrintStream out, PrintStream err) {
+        String user = options.get("user");
+        Duration timeout = Duration.ofMillis(number(options, "timeout-ms", RecallClient.DEFAULT_TIMEOUT.toMillis()));
+        int limit = (int) number(options, "limit", 0);
+        RecallClient.Builder builder = RecallClient.builder().rest(options.getOrDefault("rest", RecallClient.DEFAULT_REST))
+                .timeout(timeout);
+        if (options.containsKey("proxy")) {
+            builder.proxy(options.get("proxy"));
+        }
+        QueryTarget<RecallResult> recallTarget = command.equals("fresh-recall") ? QueryTarget.freshRecall() : QueryTarget.recall();
+        QueryTarget<UserFeatures> featuresTarget = QueryTarget.userFeatures();
+        String job = options.get("job");
+        if (job != null) {
+            recallTarget = QueryTarget.recall(job, recallTarget.stateName());
+            featuresTarget = new QueryTarget<>(job, featuresTarget.descriptor());
+        }
+        long now = System.currentTimeMillis();
+        try (RecallClient client = builder.build()) {
+            if (command.equals("features")) {
+                return print(client.lookup(featuresTarget, user, timeout), out, err, f -> ServingText.features(f, now));
+            }
+            return print(client.lookup(recallTarget, user, timeout), out, err, r -> ServingText.recall(r, limit, now));
+        } catch (java.net.UnknownHostException e) {
+            err.println("query: unknown proxy host: " + e.getMessage());
+            return NO_ANSWER;
+        }
+    }
+
+    private static <T> int print(Lookup<T> lookup, PrintStream out, PrintStream err, Function<T, List<String>> lines) {
+        switch (lookup.outcome()) {
+            case FOUND:
+                out.println("user " + lookup.key() + ": " + lookup.target().stateName() + " of job "
+                        + lookup.target().jobName() + " (" + lookup.jobId() + ")");
+                lines.apply(lookup.value()).forEach(out::println);
+                return FOUND;
+            case NO_VALUE:
+                err.println("query: " + lookup.describe());
+                return NO_VALUE;
+            default:
+                err.println("query: " + lookup.describe());
+                return NO_ANSWER;
+        }
+    }
+
+    private static long number(Map<String, String> options, String key, long defaultValue) {
+        String v = options.get(key);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            long n = Long.parseLong(v.strip());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + key + " takes a whole number >= 0, got '" + v + "'");
+        }
+    }
+}

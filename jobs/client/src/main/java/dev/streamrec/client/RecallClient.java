@@ -1,0 +1,318 @@
+package dev.streamrec.client;
+
+import java.io.IOException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+
+import org.apache.flink.api.common.JobID;
+
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.schemas.QueryableStates;
+
+/**
+ * Reads users' recall (and the other per-user queryable states: {@code fresh-recall}, {@code user-features}) from the
+ * running jobs, as a serving client does.
+ *
+ * <pre>{@code
+ * try (RecallClient client = RecallClient.builder().rest("http://jobmanager:8081").proxy("taskmanager", 9069).build()) {
+ *     Lookup<RecallResult> r = client.recall("u42");
+ *     if (r.found()) {
+ *         r.value().getCandidates().forEach(c -> ...);   // itemId, score, channel
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>The client finds the job by name: the RUNNING job so named in the Flink REST API's {@code /jobs/overview} (the
+ * one started last if several), and caches its id. Each lookup has a deadline. Within it, any failure (the job
+ * restarting, {@code UnknownKvStateLocation}, a job id the cluster no longer knows, the proxy or REST unreachable)
+ * makes the client look the job up again through REST — so a restarted or resubmitted job (a new JobID) is found —
+ * and retry with backoff (10 ms doubling to 250 ms). The {@link Lookup} says which answer it is: the value, no value
+ * for that key (answered at once, not retried), or the deadline passed (with the last problem).
+ *
+ * <p>Queryable state is live, not yet checkpointed state: after a failover a value can step back to the checkpointed
+ * one until the job catches up; {@code sourceEventTime} / {@code lastEventTime} tell how fresh an answer is.
+ *
+ * <p>Thread-safe: share one client between threads (one connection to the proxy; job ids are cached per job name and
+ * looked up again by one thread at a time).
+ */
+public final class RecallClient implements AutoCloseable {
+    public static final String DEFAULT_REST = "http://localhost:8081";
+    public static final String DEFAULT_PROXY_HOST = "localhost";
+    public static final int DEFAULT_PROXY_PORT = 9069;
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+    private static final Duration REST_TIMEOUT = Duration.ofSeconds(5);
+    private static final long FIRST_BACKOFF_MS = 10;
+    private static final long MAX_BACKOFF_MS = 250;
+    /** Threads failing at the same moment share one REST call: a job id this fresh is not asked for again. */
+    private static final long MIN_REFRESH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private final FlinkRestClient rest;
+    private final QueryableStateReader reader;
+    private final String proxy;
+    // Built once: a descriptor initializes its serializer on first use, then lookups share it.
+    private final QueryTarget<RecallResult> recallTarget;
+    private final QueryTarget<RecallResult> freshRecallTarget = QueryTarget.freshRecall();
+    private final QueryTarget<UserFeatures> userFeaturesTarget = QueryTarget.userFeatures();
+    private final Duration timeout;
+    private final Map<String, CachedJob> jobs = new ConcurrentHashMap<>();
+
+    private RecallClient(Builder b) throws UnknownHostException {
+        this.rest = new FlinkRestClient(b.rest, REST_TIMEOUT);
+        this.reader = new QueryableStateReader(b.proxyHost, b.proxyPort);
+        this.proxy = b.proxyHost + ":" + b.proxyPort;
+        this.recallTarget = QueryTarget.recall(b.jobName, b.stateName);
+        this.timeout = b.timeout;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The user's recall (the configured job and state: index-job's {@code recall} by default), default timeout. */
+    public Lookup<RecallResult> recall(String userId) {
+        return lookup(recallTarget, userId, timeout);
+    }
+
+    public Lookup<RecallResult> recall(String userId, Duration timeout) {
+        return lookup(recallTarget, userId, timeout);
+    }
+
+    /** The user's recall without what the user has been shown (dedup-job's {@code fresh-recall}), default timeout. */
+    public Lookup<RecallResult> freshRecall(String userId) {
+        return lookup(freshRecallTarget, userId, timeout);
+    }
+
+    /** The user's trigger features (feature-job's {@code user-features}), default timeout. */
+    public Lookup<UserFeatures> userFeatures(String userId) {
+        return lookup(userFeaturesTarget, userId, timeout);
+    }
+
+    /** What {@link #recall(String)} reads. */
+    public QueryTarget<RecallResult> recallTarget() {
+        return recallTarget;
+    }
+
+    /** Any per-user queryable state: the value, no value for the key, or the deadline passed. */
+    public <T> Lookup<T> lookup(QueryTarget<T> target, String key, Duration timeout) {
+        return lookup(target, key, timeout, null);
+    }
+
+    /**
+     * Retries until the key has a value that meets {@code ready} (e.g. {@code r -> r.getSourceEventTime() >= t}), or the
+     * deadline passes: then the outcome is {@link Lookup.Outcome#DEADLINE_PASSED} and the value the last one read.
+     */
+    public <T> Lookup<T> lookupUntil(QueryTarget<T> target, String key, Duration timeout, Predicate<? super T> ready) {
+        return lookup(target, key, timeout, ready);
+    }
+
+    /** The id the client currently holds for a job name (empty before its first lookup or while none runs). */
+    public Optional<JobID> cachedJobId(String jobName) {
+        CachedJob c = jobs.get(jobName);
+        return c == null ? Optional.empty() : Optional.ofNullable(c.id);
+    }
+
+    private <T> Lookup<T> lookup(QueryTarget<T> target, String key, Duration timeout, Predicate<? super T> ready) {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        CachedJob cached = jobs.computeIfAbsent(target.jobName(), CachedJob::new);
+        JobID job = cached.id;
+        boolean resolve = job == null;
+        int attempts = 0;
+        long backoffMs = FIRST_BACKOFF_MS;
+        String problem = null;
+        T last = null;
+        try {
+            while (true) {
+                if (resolve) {
+                    job = cached.refresh(job, deadline);
+                    String restProblem = cached.restProblem;
+                    if (restProblem != null) {
+                        problem = restProblem;
+                    } else if (job == null) {
+                        problem = "no RUNNING job named '" + target.jobName() + "' at " + rest.baseUrl();
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                if (job != null) {
+                    attempts++;
+                    try {
+                        T value = reader.lookupOnce(job, key, target.descriptor(), Duration.ofNanos(left));
+                        if (ready == null) {
+                            return result(value == null ? Lookup.Outcome.NO_VALUE : Lookup.Outcome.FOUND, value,
+                                    target, key, job, attempts, start, null);
+                        }
+                        if (value != null && ready.test(value)) {
+                            return result(Lookup.Outcome.FOUND, value, target, key, job, attempts, start, null);
+                        }
+                        last = value;
+                        problem = value == null ? "no value yet" : "the value does not meet the condition yet";
+                        resolve = false;
+                    } catch (TimeoutException e) {
+                        problem = "no answer from the queryable state proxy (" + proxy + ") in time";
+                        resolve = true;
+                    } catch (ExecutionException e) {
+                        problem = "queryable state proxy (" + proxy + "): " + summary(e.getCause());
+                        resolve = true;
+                    } catch (InterruptedException e) {
+                        throw e;
+                    } catch (Exception e) {
+                        problem = summary(e);
+                        resolve = true;
+                    }
+                }
+                left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                Thread.sleep(Math.min(backoffMs, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+                backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            problem = "interrupted";
+        }
+        if (problem == null) {
+            problem = "the deadline passed before the queryable state proxy (" + proxy + ") was asked";
+        }
+        return result(Lookup.Outcome.DEADLINE_PASSED, last, target, key, job, attempts, start, problem);
+    }
+
+    private static <T> Lookup<T> result(Lookup.Outcome outcome, T value, QueryTarget<T> target, String key, JobID job,
+                                        int attempts, long startNanos, String problem) {
+        return new Lookup<>(outcome, value, target, key, job, attempts, Duration.ofNanos(System.nanoTime() - startNanos),
+                problem);
+    }
+
+    /**
+     * One line for a failure. The proxy sends its errors as text ("Failed request N. Caused by: ..." with the remote
+     * stack trace): keep the first line that names the cause.
+     */
+    static String summary(Throwable e) {
+        if (e == null) {
+            return "unknown error";
+        }
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        for (String line : message.split("\\R")) {
+            String l = line.strip();
+            if (l.startsWith("Caused by:")) {
+                l = l.substring("Caused by:".length()).strip();
+            }
+            if (!l.isEmpty() && !l.startsWith("Failed request") && !l.startsWith("at ")) {
+                return l.length() > 300 ? l.substring(0, 300) + "..." : l;
+            }
+        }
+        String name = e.getClass().getSimpleName();
+        return e.getCause() != null && e.getCause() != e ? name + ": " + summary(e.getCause()) : name;
+    }
+
+    @Override
+    public void close() {
+        reader.close();
+    }
+
+    /** The id a job name resolves to, shared by every thread of the client. */
+    private final class CachedJob {
+        private final String name;
+        private volatile JobID id;
+        /** Why the last REST call failed; null when it answered. */
+        private volatile String restProblem;
+        private long refreshedAt = System.nanoTime() - MIN_REFRESH_INTERVAL_NANOS;
+
+        CachedJob(String name) {
+            this.name = name;
+        }
+
+        /**
+         * Looks the job up through REST, unless another thread has already replaced {@code failed} or has just looked:
+         * then its answer is used. When REST cannot be reached the id stays: the proxy may still answer.
+         */
+        synchronized JobID refresh(JobID failed, long deadlineNanos) throws InterruptedException {
+            long now = System.nanoTime();
+            if (!Objects.equals(id, failed) || now - refreshedAt < MIN_REFRESH_INTERVAL_NANOS || now >= deadlineNanos) {
+                return id;
+            }
+            refreshedAt = now;
+            try {
+                Duration timeout = Duration.ofNanos(Math.min(deadlineNanos - now, REST_TIMEOUT.toNanos()));
+                id = rest.runningJob(name, timeout).orElse(null);
+                restProblem = null;
+            } catch (IOException | RuntimeException e) {
+                restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
+            }
+            return id;
+        }
+    }
+
+    /** Defaults: REST {@value #DEFAULT_REST}, proxy localhost:9069, job index-job, state recall, timeout 5 s. */
+    public static final class Builder {
+        private String rest = DEFAULT_REST;
+        private String proxyHost = DEFAULT_PROXY_HOST;
+        private int proxyPort = DEFAULT_PROXY_PORT;
+        private String jobName = QueryTarget.INDEX_JOB;
+        private String stateName = QueryableStates.RECALL;
+        private Duration timeout = DEFAULT_TIMEOUT;
+
+        private Builder() {}
+
+        /** The Flink REST address (JobManager), e.g. {@code http://localhost:8081}. */
+        public Builder rest(String url) {
+            this.rest = url;
+            return this;
+        }
+
+        /** A queryable state proxy (any TaskManager's; port {@code queryable-state.proxy.ports}). */
+        public Builder proxy(String host, int port) {
+            this.proxyHost = host;
+            this.proxyPort = port;
+            return this;
+        }
+
+        /** {@code host:port} form of {@link #proxy(String, int)}. */
+        public Builder proxy(String hostAndPort) {
+            int colon = hostAndPort.lastIndexOf(':');
+            if (colon <= 0 || colon == hostAndPort.length() - 1) {
+                throw new IllegalArgumentException("expected host:port, got '" + hostAndPort + "'");
+            }
+            try {
+                return proxy(hostAndPort.substring(0, colon), Integer.parseInt(hostAndPort.substring(colon + 1)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("expected host:port, got '" + hostAndPort + "'");
+            }
+        }
+
+        /** The job {@link RecallClient#recall} reads (default index-job). */
+        public Builder jobName(String jobName) {
+            this.jobName = jobName;
+            return this;
+        }
+
+        /** The state {@link RecallClient#recall} reads (default recall). */
+        public Builder stateName(String stateName) {
+            this.stateName = stateName;
+            return this;
+        }
+
+        /** Deadline of each lookup without an explicit one (default 5 s). */
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        public RecallClient build() throws UnknownHostException {
+            return new RecallClient(this);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.streamrec.client;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import dev.streamrec.avro.Candidate;
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.Trigger;
+import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.avro.UserVector;
+
+/** How the query command and the local stack print what they read through queryable state. */
+public final class ServingText {
+    private ServingText() {}
+
+    /** A recall result, one field a line, then one line per candidate (rank, item, score, channel); limit 0 = all. */
+    public static List<String> recall(RecallResult r, int limit, long nowMillis) {
+        List<String> lines = new ArrayList<>();
+        lines.add("model version:   " + r.getModelVersion());
+        lines.add("computedAt:      " + time(r.getComputedAt(), nowMillis));
+        lines.add("sourceEventTime: " + time(r.getSourceEventTime(), nowMillis));
+        List<Candidate> candidates = r.getCandidates();
+        int shown = limit > 0 ? Math.min(limit, candidates.size()) : candidates.size();
+        lines.add("candidates:      " + candidates.size() + (shown < candidates.size() ? " (first " + shown + " shown)" : ""));
+        if (shown > 0) {
+            int width = Math.max(4, candidates.subList(0, shown).stream().mapToInt(c -> c.getItemId().length()).max().orElse(4));
+            lines.add(String.format(Locale.ROOT, "%4s  %-" + width + "s  %10s  %s", "rank", "item", "score", "channel"));
+            for (int i = 0; i < shown; i++) {
+                Candidate c = candidates.get(i);
+                lines.add(String.format(Locale.ROOT, "%4d  %-" + width + "s  %10.6f  %s", i + 1, c.getItemId(), c.getScore(),
+                        c.getChannel()));
+            }
+        }
+        return lines;
+    }
+
+    /** A recall result on one line: version, size, age and the first {@code top} candidates. */
+    public static String recallSummary(RecallResult r, int top, long nowMillis) {
+        String candidates = r.getCandidates().stream().limit(top)
+                .map(c -> String.format(Locale.ROOT, "%s %.3f %s", c.getItemId(), c.getScore(), c.getChannel()))
+                .collect(Collectors.joining(" | "));
+        return String.format(Locale.ROOT, "model %s, %d candidates, computed %d ms ago: %s%s", r.getModelVersion(),
+                r.getCandidates().size(), nowMillis - r.getComputedAt(), candidates,
+                r.getCandidates().size() > top ? " | ..." : "");
+    }
+
+    /** A user's features, one field a line (the ten newest triggers and strongest preferences). */
+    public static List<String> features(UserFeatures f, long nowMillis) {
+        List<String> lines = new ArrayList<>();
+        lines.add("updateSeq:      " + f.getUpdateSeq() + " (" + f.getTotalActions() + " actions in total)");
+        lines.add("lastEventId:    " + f.getLastEventId());
+        lines.add("lastEventTime:  " + time(f.getLastEventTime(), nowMillis));
+        lines.add("updatedAt:      " + time(f.getUpdatedAt(), nowMillis));
+        lines.add("triggers:       " + f.getTriggers().size() + " (newest first)");
+        for (Trigger t : f.getTriggers().subList(0, Math.min(10, f.getTriggers().size()))) {
+            lines.add(String.format(Locale.ROOT, "  %-8s %-16s weight %6.2f  at %s", t.getAction(), t.getItemId(),
+                    t.getWeight(), Instant.ofEpochMilli(t.getEventTime())));
+        }
+        lines.add("categories:     " + strongest(f.getCategoryPreferences()));
+        lines.add("tags:           " + strongest(f.getTagPreferences()));
+        lines.add("last hour:      " + f.getCountsLastHour());
+        lines.add("last day:       " + f.getCountsLastDay());
+        for (UserVector v : f.getVectors()) {
+            String head = v.getVector().stream().limit(4).map(x -> String.format(Locale.ROOT, "%.3f", x))
+                    .collect(Collectors.joining(", "));
+            lines.add(String.format(Locale.ROOT, "vector %s:    dim %d, magnitude %.3f, as of %s: [%s, ...]",
+                    v.getModelVersion(), v.getVector().size(), v.getMagnitude(), Instant.ofEpochMilli(v.getAsOf()), head));
+        }
+        return lines;
+    }
+
+    private static String strongest(Map<String, Double> weights) {
+        return weights.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(10)
+                .map(e -> String.format(Locale.ROOT, "%s=%.2f", e.getKey(), e.getValue())).collect(Collectors.joining(" "));
+    }
+
+    private static String time(long epochMillis, long nowMillis) {
+        return String.format(Locale.ROOT, "%s (%d, %s ago)", Instant.ofEpochMilli(epochMillis), epochMillis,
+                age(nowMillis - epochMillis));
+    }
+
+    private static String age(long ms) {
+        if (Math.abs(ms) < 10_000) {
+            return ms + " ms";
+        }
+        if (Math.abs(ms) < 3_600_000) {
+            return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+        }
+        return String.format(Locale.ROOT, "%.1f h", ms / 3_600_000.0);
+    }
+}

@@ -1,0 +1,180 @@
+package dev.streamrec.jobs.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import dev.streamrec.schemas.Topic;
+
+/**
+ * A job's resolved configuration: defaults, overridden by a file ({@code --config FILE}, .properties or flat YAML
+ * {@code key: value}), overridden by command-line {@code --key value} / {@code --key=value}. Unknown keys are an
+ * error, so a typo never silently falls back to a default.
+ */
+public final class JobConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final String jobName;
+    private final Map<String, Option> options;
+    private final Map<String, String> values;
+
+    private JobConfig(String jobName, Map<String, Option> options, Map<String, String> values) {
+        this.jobName = jobName;
+        this.options = options;
+        this.values = values;
+    }
+
+    /** Thrown for {@code --help}; its message is the usage text. */
+    public static final class HelpRequested extends RuntimeException {
+        HelpRequested(String usage) {
+            super(usage);
+        }
+    }
+
+    public static JobConfig parse(String jobName, List<Option> jobOptions, String... args) {
+        Map<String, Option> options = new LinkedHashMap<>();
+        for (Option o : CommonOptions.ALL) {
+            options.put(o.key(), o);
+        }
+        for (Option o : jobOptions) {
+            options.put(o.key(), o);
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        options.values().forEach(o -> values.put(o.key(), o.defaultValue()));
+
+        Map<String, String> cli = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--help") || arg.equals("-h")) {
+                throw new HelpRequested(usage(jobName, options));
+            }
+            if (!arg.startsWith("--")) {
+                throw new IllegalArgumentException("expected --key value, got '" + arg + "'\n" + usage(jobName, options));
+            }
+            String key = arg.substring(2);
+            String value;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                value = args[++i];
+            } else {
+                value = "true";
+            }
+            cli.put(key, value);
+        }
+        String file = cli.remove("config");
+        if (file != null) {
+            readFile(Path.of(file)).forEach((k, v) -> put(options, values, k, v, "config file " + file));
+        }
+        cli.forEach((k, v) -> put(options, values, k, v, "command line"));
+        return new JobConfig(jobName, options, values);
+    }
+
+    private static void put(Map<String, Option> options, Map<String, String> values, String key, String value, String where) {
+        if (!options.containsKey(key)) {
+            throw new IllegalArgumentException("unknown option '" + key + "' (" + where + "); --help lists them");
+        }
+        values.put(key, value);
+    }
+
+    static Map<String, String> readFile(Path path) {
+        Map<String, String> result = new LinkedHashMap<>();
+        String name = path.getFileName().toString();
+        try {
+            if (name.endsWith(".yaml") || name.endsWith(".yml")) {
+                for (String line : Files.readAllLines(path)) {
+                    String trimmed = line.strip();
+                    if (trimmed.isEmpty() || trimmed.startsWith("#")) {
+                        continue;
+                    }
+                    int colon = trimmed.indexOf(':');
+                    if (colon < 0) {
+                        throw new IllegalArgumentException("not a 'key: value' line in " + path + ": " + line);
+                    }
+                    result.put(trimmed.substring(0, colon).strip(), unquote(trimmed.substring(colon + 1).strip()));
+                }
+            } else {
+                Properties p = new Properties();
+                try (Reader r = Files.newBufferedReader(path)) {
+                    p.load(r);
+                }
+                p.stringPropertyNames().forEach(k -> result.put(k, p.getProperty(k).strip()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read config " + path, e);
+        }
+        return result;
+    }
+
+    private static String unquote(String v) {
+        if (v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'"))) {
+            return v.substring(1, v.length() - 1);
+        }
+        return v;
+    }
+
+    public static String usage(String jobName, Map<String, Option> options) {
+        StringBuilder sb = new StringBuilder("Usage: " + jobName + " [--config FILE] [--key value ...]\n\nOptions:\n");
+        for (Option o : options.values()) {
+            sb.append(String.format("  --%-34s %s (default: %s)%n", o.key(), o.description(),
+                    o.defaultValue() == null || o.defaultValue().isEmpty() ? "\"\"" : o.defaultValue()));
+        }
+        return sb.toString();
+    }
+
+    public String jobName() {
+        return jobName;
+    }
+
+    public String get(Option o) {
+        if (!values.containsKey(o.key())) {
+            throw new IllegalArgumentException("option not declared for " + jobName + ": " + o.key());
+        }
+        return values.get(o.key());
+    }
+
+    public int getInt(Option o) {
+        return Integer.parseInt(get(o).strip());
+    }
+
+    public long getLong(Option o) {
+        return Long.parseLong(get(o).strip());
+    }
+
+    public double getDouble(Option o) {
+        return Double.parseDouble(get(o).strip());
+    }
+
+    public boolean getBoolean(Option o) {
+        return Boolean.parseBoolean(get(o).strip());
+    }
+
+    /** Comma-separated list option. */
+    public List<String> getList(Option o) {
+        List<String> out = new ArrayList<>();
+        for (String s : get(o).split(",")) {
+            if (!s.isBlank()) {
+                out.add(s.strip());
+            }
+        }
+        return out;
+    }
+
+    public String topic(Topic topic) {
+        return topic.name(get(CommonOptions.TOPIC_PREFIX));
+    }
+    @Override
+    public String toString() {
+        return jobName + values;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.streamrec.schemas;
+
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+
+import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.UserFeatures;
+
+/**
+ * The queryable states the jobs publish, keyed by userId. Jobs and clients build their descriptors here so the
+ * name and serializer always agree.
+ */
+public final class QueryableStates {
+    public static final String USER_FEATURES = "user-features";
+    public static final String RECALL = "recall";
+    public static final String FRESH_RECALL = "fresh-recall";
+
+    private QueryableStates() {}
+
+    /** Descriptor of the queryable {@code user-features} state. No TTL: queryable state does not support it. */
+    public static ValueStateDescriptor<UserFeatures> userFeatures() {
+        ValueStateDescriptor<UserFeatures> d = new ValueStateDescriptor<>("user-features", TypeInformation.of(UserFeatures.class));
+        d.setQueryable(USER_FEATURES);
+        return d;
+    }
+
+    public static ValueStateDescriptor<RecallResult> recall(String name) {
+        ValueStateDescriptor<RecallResult> d = new ValueStateDescriptor<>(name, TypeInformation.of(RecallResult.class));
+        d.setQueryable(name);
+        return d;
+    }
+}
