@@ -22,6 +22,7 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemProfile;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.UserAction;
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
@@ -90,7 +91,7 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
         holdDeadline = getRuntimeContext().getState(new ValueStateDescriptor<>("hold-deadline", Types.LONG));
         actionSerde = AvroSingleObjectSerde.of(UserAction.class);
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
-        var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        var metrics = JobMetrics.of(getRuntimeContext());
         heldActions = metrics.counter("heldActions");
         releasedActions = metrics.counter("releasedHeldActions");
         staleItemUpdates = metrics.counter("staleItemUpdates");

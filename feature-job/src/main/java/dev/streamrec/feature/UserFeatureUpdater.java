@@ -25,6 +25,7 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Records;
 
@@ -115,7 +116,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         batch = new LinkedHashMap<>();
         inputWatermark = Long.MIN_VALUE;
         reuse = new StreamRecord<>(null);
-        var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        var metrics = JobMetrics.of(getRuntimeContext());
         updates = metrics.counter("featureUpdates");
         lateActions = metrics.counter("lateActions");
         expiredUsers = metrics.counter("expiredUsers");

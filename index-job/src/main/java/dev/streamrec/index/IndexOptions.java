@@ -29,7 +29,8 @@ public final class IndexOptions {
             "The user's most recent distinct trigger items whose nearest neighbours form the i2i channel.");
     public static final Option I2I_PER_TRIGGER = Option.of("recall.i2i-per-trigger", 40, "Neighbours kept per i2i trigger item.");
     public static final Option DEBOUNCE_MS = Option.of("recall.debounce.ms", 1000,
-            "A user's recall is computed at most once per this interval: a burst of feature updates costs one computation.");
+            "A user's recall is computed at most once per this interval: a burst of feature updates costs one computation; "
+                    + "0 = every changed vector is answered at once.");
     public static final Option USER_TTL_MS = Option.of("recall.user-ttl.ms", 30L * 24 * 3600 * 1000,
             "A user whose recall has not been recomputed for this long (wall clock) is dropped from state.");
 

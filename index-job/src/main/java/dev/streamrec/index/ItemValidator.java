@@ -10,6 +10,7 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.jobs.io.Checks;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;
@@ -40,7 +41,7 @@ public class ItemValidator extends BroadcastProcessFunction<ItemEmbedding, Model
     public void open(OpenContext openContext) {
         serde = AvroSingleObjectSerde.of(ItemEmbedding.class);
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
-        retiredVersionItems = getRuntimeContext().getMetricGroup().addGroup("streamrec").counter("retiredVersionItems");
+        retiredVersionItems = JobMetrics.of(getRuntimeContext()).counter("retiredVersionItems");
     }
 
     @Override

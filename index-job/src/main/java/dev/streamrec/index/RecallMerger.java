@@ -13,6 +13,7 @@ import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.schemas.QueryableStates;
 
 /**
@@ -42,7 +43,7 @@ public class RecallMerger extends KeyedProcessFunction<String, ShardAnswer, Reca
         recall = getRuntimeContext().getState(QueryableStates.recall(QueryableStates.RECALL));
         lastRequestId = getRuntimeContext().getState(new ValueStateDescriptor<>("last-merged-request", Types.LONG));
         expiryTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("recall-expiry-timer", Types.LONG));
-        var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        var metrics = JobMetrics.of(getRuntimeContext());
         results = metrics.counter("recallResults");
         abandoned = metrics.counter("abandonedMerges");
         requestToResultMillis = metrics.histogram("requestToResultMillis", new DescriptiveStatisticsHistogram(1000));

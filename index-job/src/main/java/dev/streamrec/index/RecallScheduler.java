@@ -25,6 +25,7 @@ import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
+import dev.streamrec.jobs.JobMetrics;
 
 /**
  * Turns user-features updates into recall requests, keyed by userId. An update whose user vectors did not change
@@ -63,7 +64,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         ValueStateDescriptor<Long> last = new ValueStateDescriptor<>("last-request-id", Types.LONG);
         last.enableTimeToLive(ttl);
         lastRequestId = getRuntimeContext().getState(last);
-        var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        var metrics = JobMetrics.of(getRuntimeContext());
         requests = metrics.counter("recallRequests");
         debounced = metrics.counter("debouncedRequests");
         unchanged = metrics.counter("unchangedVectorUpdates");
@@ -78,6 +79,11 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
             return;
         }
         vectorFingerprint.update(fingerprint);
+        if (settings.debounceMs() == 0) {
+            // No debounce: the request leaves now (a timer would be lost when a bounded input ends first).
+            issue(features, ctx.currentProcessingTime(), ctx, out);
+            return;
+        }
         latest.update(features);
         if (pendingTimer.value() == null) {
             long at = ctx.timerService().currentProcessingTime() + settings.debounceMs();
@@ -96,6 +102,11 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         if (features == null) {
             return;
         }
+        issue(features, timestamp, ctx, out);
+    }
+
+    /** Issues the recall request for the user's latest features, and the lookups of its i2i seeds' vectors. */
+    private void issue(UserFeatures features, long timestamp, ReadOnlyContext ctx, Collector<RecallRequest> out) throws Exception {
         Long last = lastRequestId.value();
         // Wall-clock based ids stay increasing even after the TTL dropped the last one.
         long requestId = Math.max(last == null ? 0 : last + 1, timestamp);

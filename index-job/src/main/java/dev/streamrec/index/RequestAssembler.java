@@ -15,6 +15,7 @@ import org.apache.flink.util.Collector;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.TriggerVector;
+import dev.streamrec.jobs.JobMetrics;
 
 /**
  * Keyed by userId: waits until a request's trigger vectors are all known, then fans it out to every shard. Requests
@@ -37,7 +38,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
     @Override
     public void open(OpenContext openContext) {
         pending = getRuntimeContext().getState(new ValueStateDescriptor<>("assembling-request", TypeInformation.of(RecallRequest.class)));
-        superseded = getRuntimeContext().getMetricGroup().addGroup("streamrec").counter("supersededRequests");
+        superseded = JobMetrics.of(getRuntimeContext()).counter("supersededRequests");
     }
 
     @Override

@@ -48,6 +48,7 @@ import dev.streamrec.index.ann.IndexParams;
 import dev.streamrec.index.ann.IndexedVector;
 import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.ShardVectorIndex;
+import dev.streamrec.jobs.JobMetrics;
 
 /**
  * One index shard, keyed by shard number. Keyed state (RocksDB) is the durable source of truth: every item of the
@@ -104,7 +105,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
         sequence = getRuntimeContext().getState(new ValueStateDescriptor<>("shard-sequence", Types.LONG));
         maintenanceTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("shard-maintenance-timer", Types.LONG));
         loaded = new HashMap<>();
-        metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        metrics = JobMetrics.of(getRuntimeContext());
         String threadName = "index-compaction-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         compactions = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, threadName);

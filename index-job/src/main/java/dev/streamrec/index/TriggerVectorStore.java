@@ -16,6 +16,7 @@ import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.VersionedVector;
+import dev.streamrec.jobs.JobMetrics;
 
 /**
  * Item vectors keyed by itemId, to answer "what is trigger item X's vector under version V" before an i2i request
@@ -41,7 +42,7 @@ public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, Sh
     @Override
     public void open(OpenContext openContext) {
         item = getRuntimeContext().getState(itemDescriptor());
-        var metrics = getRuntimeContext().getMetricGroup().addGroup("streamrec");
+        var metrics = JobMetrics.of(getRuntimeContext());
         lookups = metrics.counter("triggerLookups");
         misses = metrics.counter("triggerLookupMisses");
     }

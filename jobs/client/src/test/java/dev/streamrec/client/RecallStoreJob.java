@@ -5,17 +5,13 @@ import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.jobs.JobGraph;
 import dev.streamrec.jobs.PipelineJob;
-import dev.streamrec.jobs.config.JobConfig;
-import dev.streamrec.jobs.config.Option;
-import dev.streamrec.jobs.io.DecodeAndValidate;
-import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Topic;
 
@@ -23,28 +19,19 @@ import dev.streamrec.schemas.Topic;
  * A stand-in for index-job's serving side, for the client's tests: reads RecallResult records from the {@code recall}
  * topic and keeps the latest per user in the queryable {@code recall} state, as index-job publishes it.
  */
-final class RecallStoreJob implements PipelineJob {
-    @Override
-    public String name() {
-        return QueryTarget.INDEX_JOB;
+final class RecallStoreJob extends PipelineJob {
+    RecallStoreJob() {
+        super(QueryTarget.INDEX_JOB, "recall-store", List.of());
     }
 
     @Override
-    public List<Option> options() {
-        return List.of();
-    }
-
-    @Override
-    public void define(StreamExecutionEnvironment env, JobConfig config) {
-        env.fromSource(KafkaIO.rawSource(config, Topic.RECALL), WatermarkStrategy.noWatermarks(), "recall-source")
-                .uid("recall-source")
-                .process(new DecodeAndValidate<>(name(), RecallResult.class, (r, now) -> null))
-                .uid("decode-recall")
+    protected void wire(JobGraph graph) {
+        graph.read(Topic.RECALL, "recall", RecallResult.class, (r, now) -> null, WatermarkStrategy.noWatermarks())
                 .keyBy(RecallResult::getUserId)
                 .process(new StoreRecall())
-                .uid("store-recall")
+                .uid(graph.uid("store"))
                 .sinkTo(new DiscardingSink<>())
-                .uid("discard");
+                .uid(graph.uid("discard"));
     }
 
     /** Keeps each user's latest result in the queryable state {@code recall}. */

@@ -22,6 +22,8 @@ public final class JobSetup {
         Configuration conf = new Configuration();
         // Any accidental Kryo use (state or network) fails at job build time instead of silently blocking evolution.
         conf.setString("pipeline.generic-types", "false");
+        // Every operator must carry an explicit uid (savepoint state maps to it): building a graph with one missing fails.
+        conf.setString("pipeline.auto-generate-uids", "false");
         conf.setString("state.backend.type", config.get(CommonOptions.STATE_BACKEND));
         conf.setString("execution.checkpointing.incremental", "true");
         conf.setString("pipeline.object-reuse", config.get(CommonOptions.OBJECT_REUSE));

@@ -7,15 +7,13 @@ import java.util.Map;
 
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.OutputTag;
 
 import dev.streamrec.avro.DeadLetter;
-import dev.streamrec.jobs.config.JobConfig;
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
-import dev.streamrec.schemas.Topic;
 
 /**
  * The dead-letter side output every job routes unusable input to, and the metric that counts it
@@ -51,12 +49,7 @@ public final class DeadLetters {
         return of(job, raw, rejection, now);
     }
 
-    /** The dead-letter topic's sink, keyed by the source record's key (same guarantee as the job's output). */
-    public static KafkaSink<DeadLetter> sink(JobConfig config) {
-        return KafkaIO.avroSink(config, Topic.DEAD_LETTERS, DeadLetter.class, DeadLetters::sourceKey, "dead-letters");
-    }
-
-    static String sourceKey(DeadLetter d) {
+    public static String sourceKey(DeadLetter d) {
         if (d.getKey() == null) {
             return null;
         }
@@ -73,7 +66,7 @@ public final class DeadLetters {
         private final Map<String, Counter> byCode = new HashMap<>();
 
         public Metrics(MetricGroup operatorGroup) {
-            this.group = operatorGroup.addGroup("streamrec");
+            this.group = JobMetrics.of(operatorGroup);
             this.total = group.counter("deadLetters");
         }
 

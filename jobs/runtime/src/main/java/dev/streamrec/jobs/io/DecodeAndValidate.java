@@ -10,6 +10,7 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
+import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
 
 /**
@@ -41,7 +42,7 @@ public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunc
     @Override
     public void open(OpenContext openContext) {
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
-        recordsIn = getRuntimeContext().getMetricGroup().addGroup("streamrec").counter("recordsIn");
+        recordsIn = JobMetrics.of(getRuntimeContext()).counter("recordsIn");
     }
 
     @Override

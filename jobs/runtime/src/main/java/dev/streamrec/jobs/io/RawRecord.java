@@ -4,7 +4,9 @@ package dev.streamrec.jobs.io;
  * A Kafka record exactly as read: decoding happens in a function afterwards, so bytes that cannot be decoded
  * reach the dead-letter topic with their coordinates instead of failing the source. A Flink POJO (no Kryo).
  */
-public class RawRecord {
+public class RawRecord implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     public String topic;
     public int partition;
     public long offset;

@@ -1,4 +1,4 @@
-package dev.streamrec.jobs;
+package dev.streamrec.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,8 +26,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import dev.streamrec.testkit.KafkaTestIO;
-import dev.streamrec.testkit.PipelineTestCluster;
+import dev.streamrec.jobs.JobSetup;
 
 /**
  * An event-time stream joined with a control input read through {@link JobSetup#withoutEventTimeClock()}: the joined
