@@ -26,6 +26,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Records;
 
@@ -54,8 +55,11 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         implements TwoInputStreamOperator<EnrichedAction, ModelVersion, UserFeatures>, Triggerable<String, VoidNamespace> {
     private static final long serialVersionUID = 2L;
 
-    /** Broadcast state: model version -> its latest phase (ModelPhase name). */
-    public static final MapStateDescriptor<String, String> MODEL_PHASES =
+    /**
+     * Broadcast state of releases up to 0.1.0: model version -> its latest phase (ModelPhase name), without event
+     * times. Read once on restore into {@link ModelVersions#STATE}, then cleared.
+     */
+    static final MapStateDescriptor<String, String> LEGACY_MODEL_PHASES =
             new MapStateDescriptor<>("model-phases", Types.STRING, Types.STRING);
 
     private final FeatureParams params;
@@ -64,7 +68,8 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     private final int maxActions;
 
     private transient ValueState<UserFeatures> features;
-    private transient BroadcastState<String, String> phases;
+    /** Broadcast state: model version -> its latest control event (replayed older events do not overwrite it). */
+    private transient BroadcastState<String, ModelVersion> versions;
     private transient InternalTimerService<VoidNamespace> expiryTimers;
     /** The open batch: user -> features with the batch's actions applied. Insertion order = emit order. */
     private transient Map<String, Pending> batch;
@@ -78,6 +83,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     private transient Counter expiredUsers;
     private transient Counter retiredVectors;
     private transient Counter flushes;
+    private transient Counter staleVersionEvents;
 
     /** A user's features within the open batch. */
     private static final class Pending {
@@ -111,7 +117,8 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         super.open();
         Records.useGeneratedCoders(); // state and network (de)serialization of this task's records
         features = getPartitionedState(QueryableStates.userFeatures());
-        phases = getOperatorStateBackend().getBroadcastState(MODEL_PHASES);
+        versions = getOperatorStateBackend().getBroadcastState(ModelVersions.STATE);
+        migrateLegacyPhases();
         expiryTimers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
         batch = new LinkedHashMap<>();
         inputWatermark = Long.MIN_VALUE;
@@ -122,6 +129,22 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         expiredUsers = metrics.counter("expiredUsers");
         retiredVectors = metrics.counter("retiredUserVectors");
         flushes = metrics.counter("featureBatches");
+        staleVersionEvents = metrics.counter("staleModelVersionEvents");
+    }
+
+    /**
+     * A savepoint of 0.1.0 keeps phases without event times: they become control events older than any real one
+     * (so the next event of each version is taken as it comes, as 0.1.0 did).
+     */
+    private void migrateLegacyPhases() throws Exception {
+        BroadcastState<String, String> legacy = getOperatorStateBackend().getBroadcastState(LEGACY_MODEL_PHASES);
+        for (Map.Entry<String, String> e : legacy.entries()) {
+            if (!versions.contains(e.getKey())) {
+                versions.put(e.getKey(), ModelVersion.newBuilder().setVersion(e.getKey())
+                        .setPhase(ModelPhase.valueOf(e.getValue())).setEventTime(Long.MIN_VALUE).build());
+            }
+        }
+        legacy.clear();
     }
 
     @Override
@@ -185,7 +208,8 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     private Map<String, List<Float>> liveOnly(Map<String, List<Float>> vectors) throws Exception {
         Map<String, List<Float>> live = null;
         for (String version : vectors.keySet()) {
-            if (ModelPhase.RETIRED.name().equals(phases.get(version))) {
+            ModelVersion known = versions.get(version);
+            if (known != null && known.getPhase() == ModelPhase.RETIRED) {
                 if (live == null) {
                     live = new java.util.HashMap<>(vectors);
                 }
@@ -199,7 +223,10 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     public void processElement2(StreamRecord<ModelVersion> element) throws Exception {
         flush(); // the open batch reaches state first, so a retirement applies to it too
         ModelVersion event = element.getValue();
-        phases.put(event.getVersion(), event.getPhase().name());
+        if (!ModelVersions.remember(versions, event)) {
+            staleVersionEvents.inc(); // a replayed older event: a retired version never comes back
+            return;
+        }
         if (event.getPhase() == ModelPhase.RETIRED) {
             String version = event.getVersion();
             getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,

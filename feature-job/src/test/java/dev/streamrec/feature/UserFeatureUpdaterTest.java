@@ -233,6 +233,28 @@ class UserFeatureUpdaterTest {
         assertThat(u2.getUpdateSeq()).isEqualTo(2);
     }
 
+    @Test
+    void aReplayedOlderPhaseNeverBringsARetiredVersionBack() throws Exception {
+        Map<String, List<Float>> both = Map.of("v1", vector(1, 8), "v2", vector(2, 8));
+        harness.processElement2(phase("v1", ModelPhase.SERVING, T0), 1);
+        harness.processElement2(phase("v1", ModelPhase.RETIRED, T0 + 10), 2);
+        // The model-versions topic is read again from the start (a restart without state, a replay): the SERVING
+        // event is older than the RETIRED one and changes nothing.
+        harness.processElement2(phase("v1", ModelPhase.SERVING, T0), 3);
+
+        UserFeatures u1 = apply(enriched(action("u1", "a", ActionType.CLICK, T0), "c", List.of(), both));
+        assertThat(u1.getVectors()).extracting(v -> v.getModelVersion()).containsExactly("v2");
+
+        // A newer event of the version still counts.
+        harness.processElement2(phase("v1", ModelPhase.SERVING, T0 + 20), 4);
+        UserFeatures again = apply(enriched(action("u1", "b", ActionType.CLICK, T0 + 1), "c", List.of(), both));
+        assertThat(again.getVectors()).extracting(v -> v.getModelVersion()).containsExactlyInAnyOrder("v1", "v2");
+    }
+
+    private static ModelVersion phase(String version, ModelPhase phase, long eventTime) {
+        return ModelVersion.newBuilder().setVersion(version).setPhase(phase).setEventTime(eventTime).build();
+    }
+
     // ------------------------------------------------------------------ micro-batches
 
     /** A random interleaving of several users' actions, some late, some on items with two model versions. */

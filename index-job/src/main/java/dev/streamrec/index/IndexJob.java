@@ -18,6 +18,7 @@ import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.index.ann.Sharding;
 import dev.streamrec.jobs.JobGraph;
 import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.PipelineJob;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.io.Checks;

@@ -11,6 +11,7 @@ import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.io.Checks;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;

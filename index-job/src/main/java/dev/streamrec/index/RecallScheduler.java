@@ -26,6 +26,7 @@ import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.ModelVersions;
 
 /**
  * Turns user-features updates into recall requests, keyed by userId. An update whose user vectors did not change

@@ -49,6 +49,7 @@ import dev.streamrec.index.ann.IndexedVector;
 import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.ShardVectorIndex;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.ModelVersions;
 
 /**
  * One index shard, keyed by shard number. Keyed state (RocksDB) is the durable source of truth: every item of the

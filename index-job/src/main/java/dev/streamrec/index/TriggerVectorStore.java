@@ -17,6 +17,7 @@ import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.VersionedVector;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.ModelVersions;
 
 /**
  * Item vectors keyed by itemId, to answer "what is trigger item X's vector under version V" before an i2i request

@@ -30,6 +30,7 @@ import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
+import dev.streamrec.jobs.ModelVersions;
 
 /**
  * Recall quality of the job's own code path with default parameters (8 shards, K = 200, HNSW defaults): 100,000

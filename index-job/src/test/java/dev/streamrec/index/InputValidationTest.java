@@ -17,6 +17,7 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
 import dev.streamrec.jobs.io.EventTimeSkew;

@@ -21,6 +21,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.jobs.ModelVersions;
 
 class RecallSchedulerTest {
     private static final long DEBOUNCE = 1000;
@@ -91,6 +92,18 @@ class RecallSchedulerTest {
         List<RecallRequest> out = h.extractOutputValues();
         assertThat(out).hasSize(2);
         assertThat(out.get(1).getRequestId()).isGreaterThan(out.get(0).getRequestId());
+    }
+
+    @Test
+    void aReplayedOlderPhaseChangesNothing() throws Exception {
+        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
+        h.processBroadcastElement(phase("v2", ModelPhase.RETIRED, T0 + 2), 0);
+        // model-versions read again from the start: the older SERVING must not bring v2 back.
+        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
+        h.processElement(user("u1", 0.1f, "v1", "v2"), 0);
+        h.setProcessingTime(T0 + DEBOUNCE);
+        assertThat(h.extractOutputValues()).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
+                .containsExactly("u1@v1");
     }
 
     @Test

@@ -34,6 +34,7 @@ import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Sharding;
+import dev.streamrec.jobs.ModelVersions;
 
 /** The shard operator through Flink's harness, on RocksDB: item changes, queries, versions, restore and rescale. */
 class ShardIndexFunctionTest {

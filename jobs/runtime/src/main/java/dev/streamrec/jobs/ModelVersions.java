@@ -1,4 +1,4 @@
-package dev.streamrec.index;
+package dev.streamrec.jobs;
 
 import java.util.ArrayList;
 import java.util.Comparator;
