@@ -5,6 +5,13 @@ import java.util.List;
 /** Options every job understands. */
 public final class CommonOptions {
     public static final Option BOOTSTRAP_SERVERS = Option.of("bootstrap.servers", "localhost:9092", "Kafka bootstrap servers.");
+    public static final Option KAFKA_CONFIG = Option.of("kafka.config", "",
+            "A Kafka client properties file (e.g. security.protocol, sasl.*, ssl.*) applied to every Kafka client of the job; "
+                    + "--kafka.properties.<name> options override single properties.");
+    public static final Option PRODUCER_LINGER_MS = Option.of("sink.linger.ms", 5,
+            "Producer linger.ms of the output sinks (a default: kafka.properties.linger.ms overrides it).");
+    public static final Option PRODUCER_COMPRESSION = Option.of("sink.compression", "lz4",
+            "Producer compression.type of the output sinks (a default: kafka.properties.compression.type overrides it).");
     public static final Option TOPIC_PREFIX = Option.of("topic.prefix", "", "Prefix added to every topic name (e.g. 'prod.').");
     public static final Option PARALLELISM = Option.of("parallelism", 0, "Job parallelism; 0 keeps the cluster default.");
     public static final Option MAX_PARALLELISM = Option.of("max.parallelism", 128,
@@ -33,7 +40,7 @@ public final class CommonOptions {
             "Records with event time further than this behind the newest event time seen are dead-lettered.");
     public static final Option STATE_BACKEND = Option.of("state.backend", "rocksdb", "State backend (rocksdb or hashmap).");
 
-    public static final List<Option> ALL = List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, PARALLELISM, MAX_PARALLELISM,
+    public static final List<Option> ALL = List.of(BOOTSTRAP_SERVERS, KAFKA_CONFIG, PRODUCER_LINGER_MS, PRODUCER_COMPRESSION, TOPIC_PREFIX, PARALLELISM, MAX_PARALLELISM,
             CHECKPOINT_INTERVAL_MS, DELIVERY, TRANSACTION_TIMEOUT_MS, TRANSACTION_NAMING, OBJECT_REUSE, STARTING_OFFSETS, OUT_OF_ORDERNESS_MS,
             IDLENESS_MS, MAX_FUTURE_SKEW_MS, MAX_PAST_SKEW_MS, STATE_BACKEND);
 

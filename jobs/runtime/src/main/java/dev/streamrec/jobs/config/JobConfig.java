@@ -18,6 +18,10 @@ import dev.streamrec.schemas.Topic;
  * A job's resolved configuration: defaults, overridden by a file ({@code --config FILE}, .properties or flat YAML
  * {@code key: value}), overridden by command-line {@code --key value} / {@code --key=value}. Unknown keys are an
  * error, so a typo never silently falls back to a default.
+ *
+ * <p>Kafka client properties pass through untouched, for every Kafka client the job creates (sources, sinks, dead
+ * letters; e.g. SASL or TLS settings): from a properties file ({@code --kafka.config FILE}), overridden by
+ * {@code --kafka.properties.<name> value} options (on the command line or in the config file).
  */
 public final class JobConfig implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -25,11 +29,17 @@ public final class JobConfig implements Serializable {
     private final String jobName;
     private final Map<String, Option> options;
     private final Map<String, String> values;
+    private final Map<String, String> kafkaProperties;
 
-    private JobConfig(String jobName, Map<String, Option> options, Map<String, String> values) {
+    /** Prefix of options that are Kafka client properties ({@code kafka.properties.security.protocol SASL_SSL}). */
+    public static final String KAFKA_PROPERTY_PREFIX = "kafka.properties.";
+
+    private JobConfig(String jobName, Map<String, Option> options, Map<String, String> values,
+                      Map<String, String> kafkaProperties) {
         this.jobName = jobName;
         this.options = options;
         this.values = values;
+        this.kafkaProperties = kafkaProperties;
     }
 
     /** Thrown for {@code --help}; its message is the usage text. */
@@ -73,14 +83,28 @@ public final class JobConfig implements Serializable {
             cli.put(key, value);
         }
         String file = cli.remove("config");
+        Map<String, String> kafka = new LinkedHashMap<>();
         if (file != null) {
-            readFile(Path.of(file)).forEach((k, v) -> put(options, values, k, v, "config file " + file));
+            readFile(Path.of(file)).forEach((k, v) -> put(options, values, kafka, k, v, "config file " + file));
         }
-        cli.forEach((k, v) -> put(options, values, k, v, "command line"));
-        return new JobConfig(jobName, options, values);
+        cli.forEach((k, v) -> put(options, values, kafka, k, v, "command line"));
+        Map<String, String> kafkaProperties = new LinkedHashMap<>();
+        String kafkaFile = values.get(CommonOptions.KAFKA_CONFIG.key());
+        if (kafkaFile != null && !kafkaFile.isBlank()) {
+            // Read here, where the job is built: the properties travel with the job graph, the file need not exist on
+            // the cluster.
+            kafkaProperties.putAll(readProperties(Path.of(kafkaFile)));
+        }
+        kafkaProperties.putAll(kafka);
+        return new JobConfig(jobName, options, values, kafkaProperties);
     }
 
-    private static void put(Map<String, Option> options, Map<String, String> values, String key, String value, String where) {
+    private static void put(Map<String, Option> options, Map<String, String> values, Map<String, String> kafka,
+                            String key, String value, String where) {
+        if (key.startsWith(KAFKA_PROPERTY_PREFIX) && key.length() > KAFKA_PROPERTY_PREFIX.length()) {
+            kafka.put(key.substring(KAFKA_PROPERTY_PREFIX.length()), value);
+            return;
+        }
         if (!options.containsKey(key)) {
             throw new IllegalArgumentException("unknown option '" + key + "' (" + where + "); --help lists them");
         }
@@ -104,15 +128,23 @@ public final class JobConfig implements Serializable {
                     result.put(trimmed.substring(0, colon).strip(), unquote(trimmed.substring(colon + 1).strip()));
                 }
             } else {
-                Properties p = new Properties();
-                try (Reader r = Files.newBufferedReader(path)) {
-                    p.load(r);
-                }
-                p.stringPropertyNames().forEach(k -> result.put(k, p.getProperty(k).strip()));
+                result.putAll(readProperties(path));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read config " + path, e);
         }
+        return result;
+    }
+
+    private static Map<String, String> readProperties(Path path) {
+        Map<String, String> result = new LinkedHashMap<>();
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(path)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        }
+        p.stringPropertyNames().forEach(k -> result.put(k, p.getProperty(k).strip()));
         return result;
     }
 
@@ -124,7 +156,8 @@ public final class JobConfig implements Serializable {
     }
 
     public static String usage(String jobName, Map<String, Option> options) {
-        StringBuilder sb = new StringBuilder("Usage: " + jobName + " [--config FILE] [--key value ...]\n\nOptions:\n");
+        StringBuilder sb = new StringBuilder("Usage: " + jobName + " [--config FILE] [--key value ...]"
+                + " [--" + KAFKA_PROPERTY_PREFIX + "<name> value ...]\n\nOptions:\n");
         for (Option o : options.values()) {
             sb.append(String.format("  --%-34s %s (default: %s)%n", o.key(), o.description(),
                     o.defaultValue() == null || o.defaultValue().isEmpty() ? "\"\"" : o.defaultValue()));
@@ -144,19 +177,46 @@ public final class JobConfig implements Serializable {
     }
 
     public int getInt(Option o) {
-        return Integer.parseInt(get(o).strip());
+        return number(o, Integer::parseInt);
     }
 
     public long getLong(Option o) {
-        return Long.parseLong(get(o).strip());
+        return number(o, Long::parseLong);
     }
 
     public double getDouble(Option o) {
-        return Double.parseDouble(get(o).strip());
+        return number(o, Double::parseDouble);
     }
 
+    private <N> N number(Option o, java.util.function.Function<String, N> parse) {
+        String v = get(o).strip();
+        try {
+            return parse.apply(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(o.key() + " must be a number, got '" + v + "'", e);
+        }
+    }
+
+    /** {@code true} or {@code false} (any case); anything else is an error, never a silent false. */
     public boolean getBoolean(Option o) {
-        return Boolean.parseBoolean(get(o).strip());
+        String v = get(o).strip();
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException(o.key() + " must be true or false, got '" + v + "'");
+    }
+
+    /**
+     * The user's Kafka client properties ({@code --kafka.config} file, then {@code kafka.properties.*}), for every
+     * Kafka client a job creates; a fresh copy.
+     */
+    public Properties kafkaProperties() {
+        Properties p = new Properties();
+        p.putAll(kafkaProperties);
+        return p;
     }
 
     /** Comma-separated list option. */
@@ -175,6 +235,7 @@ public final class JobConfig implements Serializable {
     }
     @Override
     public String toString() {
-        return jobName + values;
+        // Kafka properties can hold credentials: names only.
+        return jobName + values + (kafkaProperties.isEmpty() ? "" : " kafka properties " + kafkaProperties.keySet());
     }
 }

@@ -29,9 +29,14 @@ import dev.streamrec.schemas.Topic;
 public final class KafkaIO {
     private KafkaIO() {}
 
-    /** Reads a topic as raw records; decode with {@link DecodeAndValidate} so bad bytes are dead-lettered. */
+    /**
+     * Reads a topic as raw records; decode with {@link DecodeAndValidate} so bad bytes are dead-lettered. The user's
+     * Kafka properties apply ({@link JobConfig#kafkaProperties()}); the read isolation, offset commits and group id
+     * are the job's and stay as set here.
+     */
     public static KafkaSource<RawRecord> rawSource(JobConfig config, Topic topic) {
         return KafkaSource.<RawRecord>builder()
+                .setProperties(config.kafkaProperties())
                 .setBootstrapServers(config.get(CommonOptions.BOOTSTRAP_SERVERS))
                 .setTopics(config.topic(topic))
                 .setGroupId(config.get(CommonOptions.TOPIC_PREFIX) + config.jobName())
@@ -65,10 +70,7 @@ public final class KafkaIO {
     public static <T extends SpecificRecordBase> KafkaSink<T> avroSink(
             JobConfig config, Topic topic, Class<T> type, RecordKey<T> key, String sinkName) {
         DeliveryGuarantee guarantee = deliveryGuarantee(config);
-        Properties producer = new Properties();
-        producer.setProperty("transaction.timeout.ms", config.get(CommonOptions.TRANSACTION_TIMEOUT_MS));
-        producer.setProperty("linger.ms", "5");
-        producer.setProperty("compression.type", "lz4");
+        Properties producer = producerProperties(config);
         return KafkaSink.<T>builder()
                 .setBootstrapServers(config.get(CommonOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(new AvroRecordSerializer<>(config.topic(topic), type, key))
@@ -77,6 +79,16 @@ public final class KafkaIO {
                 .setKafkaProducerConfig(producer)
                 .setTransactionNamingStrategy(transactionNaming(config))
                 .build();
+    }
+
+    /** The sinks' producer settings: the job's defaults, overridden by the user's Kafka properties. */
+    static Properties producerProperties(JobConfig config) {
+        Properties producer = new Properties();
+        producer.setProperty("transaction.timeout.ms", config.get(CommonOptions.TRANSACTION_TIMEOUT_MS));
+        producer.setProperty("linger.ms", config.get(CommonOptions.PRODUCER_LINGER_MS));
+        producer.setProperty("compression.type", config.get(CommonOptions.PRODUCER_COMPRESSION));
+        producer.putAll(config.kafkaProperties());
+        return producer;
     }
 
     static TransactionNamingStrategy transactionNaming(JobConfig config) {

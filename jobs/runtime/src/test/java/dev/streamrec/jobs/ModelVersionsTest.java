@@ -1,0 +1,37 @@
+package dev.streamrec.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import dev.streamrec.avro.ModelPhase;
+import dev.streamrec.avro.ModelVersion;
+
+class ModelVersionsTest {
+    static ModelVersion event(String version, ModelPhase phase, long time) {
+        return ModelVersion.newBuilder().setVersion(version).setPhase(phase).setEventTime(time).build();
+    }
+
+    @Test
+    void anOlderEventOfAVersionIsNotNewer() {
+        ModelVersion retired = event("v1", ModelPhase.RETIRED, 20);
+        assertThat(ModelVersions.isNewer(null, retired)).isTrue();
+        assertThat(ModelVersions.isNewer(retired, event("v1", ModelPhase.SERVING, 10))).isFalse();
+        assertThat(ModelVersions.isNewer(retired, event("v1", ModelPhase.SERVING, 30))).isTrue();
+    }
+
+    @Test
+    void theNewestServingVersionTheUserHasAVectorOfServes() {
+        Map<String, ModelVersion> known = new LinkedHashMap<>();
+        assertThat(ModelVersions.servingVersionFor(known.entrySet(), "v1", Set.of("v1"))).isEqualTo("v1");
+        known.put("v2", event("v2", ModelPhase.SERVING, 10));
+        assertThat(ModelVersions.servingVersionFor(known.entrySet(), "v1", Set.of("v1", "v2"))).isEqualTo("v2");
+        assertThat(ModelVersions.servingVersionFor(known.entrySet(), "v1", Set.of("v1"))).as("no v2 vector yet").isEqualTo("v1");
+        known.put("v1", event("v1", ModelPhase.RETIRED, 20));
+        assertThat(ModelVersions.servingVersionFor(known.entrySet(), "v1", Set.of("v1"))).as("v1 gone").isEqualTo("v2");
+    }
+}
