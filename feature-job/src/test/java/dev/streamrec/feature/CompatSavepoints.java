@@ -1,5 +1,7 @@
 package dev.streamrec.feature;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,10 +23,14 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.apache.flink.api.common.JobID;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.streamrec.client.FlinkRestClient;
 import dev.streamrec.testkit.TopicAdmin;
 
 /**
@@ -130,6 +136,45 @@ final class CompatSavepoints {
             metadata.store(out, "written by the savepoint generator; read by the state compatibility test");
         }
         Files.writeString(target.resolve("README.md"), readme, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Asserts that the job was started from the savepoint at {@code savepointUri}, as the job's checkpoint statistics
+     * say (REST {@code /jobs/<id>/checkpoints}, {@code latest.restored}): a job that silently started empty and re-read
+     * the topics would otherwise end with the same results.
+     */
+    static void assertRestoredFrom(int restPort, JobID job, String savepointUri) throws Exception {
+        FlinkRestClient rest = new FlinkRestClient("127.0.0.1", restPort);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        JsonNode restored = null;
+        while (System.nanoTime() < deadline) {
+            restored = rest.get("/jobs/" + job + "/checkpoints").path("latest").path("restored");
+            if (restored.hasNonNull("external_path")) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertThat(restored == null ? null : restored.path("external_path").asText(null))
+                .as("the job restored from a savepoint (checkpoint statistics, waited 1 minute)").isNotNull();
+        assertThat(restored.path("is_savepoint").asBoolean()).as("restored from a savepoint").isTrue();
+        assertThat(toPath(restored.path("external_path").asText().replaceFirst("^file:/+", "file:///")))
+                .as("the savepoint restored").isEqualTo(toPath(savepointUri));
+    }
+
+    /**
+     * The job's arguments with {@code --source.starting-offsets latest}: starting offsets apply only to a job without
+     * restored source state, so a restored job reads on from the savepoint's offsets, while one that lost them would
+     * skip everything before the savepoint (and fail the checks) instead of silently re-reading it.
+     */
+    static String[] startingFromLatest(String[] args) {
+        String[] out = args.clone();
+        for (int i = 0; i < out.length - 1; i++) {
+            if (out[i].equals("--source.starting-offsets")) {
+                out[i + 1] = "latest";
+                return out;
+            }
+        }
+        throw new IllegalArgumentException("no --source.starting-offsets in the job's arguments");
     }
 
     static long sizeBytes(Path dir) throws IOException {

@@ -50,7 +50,9 @@ import dev.streamrec.testkit.TopicAdmin;
  *       savepoint that is released.</li>
  * </ol>
  * Restoring it therefore loads v1 from its snapshot and reconciles it with the items changed since (upserts and
- * deletes), and rebuilds v2, which has no snapshot, from the items.
+ * deletes), and rebuilds v2, which has no snapshot, from the items (each shard logs "1 from snapshot, 1 rebuilt, N
+ * entries reconciled"). The shards' maintenance timers in the savepoint are due 24 h after it was taken: in a restore
+ * later than that they fire at once, load the shards the same way and write new snapshots.
  *
  * <p>After the restore (the test): newer v1 and v2 vectors for 8 items, 4 deletes, a stale update (ignored), 20 new
  * items, v2 SERVING, and new features for users u0..u119 (even ones with a v2 vector: their recall moves to v2, the
