@@ -9,7 +9,9 @@ import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
@@ -19,6 +21,7 @@ import org.apache.flink.types.StringValue;
 
 import dev.streamrec.avro.EnrichedAction;
 import dev.streamrec.avro.UserAction;
+import dev.streamrec.schemas.SchemaHistory;
 
 /**
  * The serializer of the network edge between {@link ItemEnricher} and {@link UserFeatureUpdater} (EnrichedAction
@@ -42,7 +45,15 @@ public final class EnrichedActionSerializer extends TypeSerializer<EnrichedActio
     /** The type information that makes Flink use this serializer. */
     public static final TypeInformation<EnrichedAction> TYPE = new Type();
 
-    private final AvroSerializer<UserAction> actions = new AvroSerializer<>(UserAction.class);
+    private final TypeSerializer<UserAction> actions;
+
+    public EnrichedActionSerializer() {
+        this(new AvroSerializer<>(UserAction.class));
+    }
+
+    EnrichedActionSerializer(TypeSerializer<UserAction> actions) {
+        this.actions = actions;
+    }
 
     @Override
     public boolean isImmutableType() {
@@ -51,7 +62,7 @@ public final class EnrichedActionSerializer extends TypeSerializer<EnrichedActio
 
     @Override
     public TypeSerializer<EnrichedAction> duplicate() {
-        return new EnrichedActionSerializer(); // the Avro serializer inside is not thread-safe
+        return new EnrichedActionSerializer(actions.duplicate()); // the Avro serializer inside is not thread-safe
     }
 
     @Override
@@ -131,23 +142,79 @@ public final class EnrichedActionSerializer extends TypeSerializer<EnrichedActio
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EnrichedActionSerializer;
+        return o instanceof EnrichedActionSerializer other && other.actions.equals(actions);
     }
 
     @Override
     public int hashCode() {
-        return EnrichedActionSerializer.class.hashCode();
+        return actions.hashCode();
     }
 
     @Override
     public TypeSerializerSnapshot<EnrichedAction> snapshotConfiguration() {
-        return new Snapshot();
+        return new FormatSnapshot(this);
     }
 
-    /** Needed by Flink's API; the format has one version. */
+    /**
+     * What an unaligned checkpoint keeps of this serializer next to the in-flight records it wrote: the format version
+     * of the fields written here, and the action's Avro serializer snapshot (its writer schema), so a later build
+     * reads them: an evolved UserAction schema resolves through Avro, a changed format fails the restore clearly
+     * instead of misreading bytes.
+     */
+    public static final class FormatSnapshot extends CompositeTypeSerializerSnapshot<EnrichedAction, EnrichedActionSerializer> {
+        /** 1: action (Avro), optional category, tags, then per model version its name and floats. */
+        static final int FORMAT = 1;
+
+        public FormatSnapshot() {
+            super();
+        }
+
+        FormatSnapshot(EnrichedActionSerializer serializer) {
+            super(serializer);
+        }
+
+        @Override
+        protected int getCurrentOuterSnapshotVersion() {
+            return FORMAT;
+        }
+
+        @Override
+        protected TypeSerializer<?>[] getNestedSerializers(EnrichedActionSerializer outer) {
+            return new TypeSerializer<?>[] {outer.actions};
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected EnrichedActionSerializer createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
+            return new EnrichedActionSerializer((TypeSerializer<UserAction>) nested[0]);
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<EnrichedAction> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<EnrichedAction> oldSnapshot) {
+            if (oldSnapshot instanceof Snapshot) {
+                // 0.1.0 wrote format 1 with UserAction's first schema: readable as is while that is still the schema.
+                return LegacySnapshot.readsAsIs()
+                        ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                        : TypeSerializerSchemaCompatibility.incompatible();
+            }
+            return super.resolveSchemaCompatibility(oldSnapshot);
+        }
+    }
+
+    /** The snapshot 0.1.0 wrote (no format version, no schema); kept so its unaligned checkpoints still restore. */
     public static final class Snapshot extends SimpleTypeSerializerSnapshot<EnrichedAction> {
         public Snapshot() {
             super(EnrichedActionSerializer::new);
+        }
+    }
+
+    static final class LegacySnapshot {
+        private LegacySnapshot() {}
+
+        static boolean readsAsIs() {
+            List<Schema> released = SchemaHistory.releasedVersions("UserAction");
+            return !released.isEmpty() && released.get(0).equals(UserAction.getClassSchema());
         }
     }
 

@@ -17,6 +17,7 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.util.RandomData;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
@@ -58,5 +59,32 @@ class EnrichedActionSerializerTest {
         EnrichedAction e = Fixtures.enriched(Fixtures.action("u1", "i1", ActionType.RATE, 4.5, Fixtures.T0), null, List.of(), Map.of());
         assertThat(roundTrip(e)).isEqualTo(e);
         assertThat(serializer.copy(e)).isEqualTo(e).isNotSameAs(e);
+    }
+
+    @Test
+    void itsSnapshotRestoresASerializerThatReadsWhatTheWriterWrote() throws IOException {
+        EnrichedActionSerializer writer = new EnrichedActionSerializer();
+        DataOutputSerializer snapshotBytes = new DataOutputSerializer(256);
+        TypeSerializerSnapshot.writeVersionedSnapshot(snapshotBytes, writer.snapshotConfiguration());
+        DataOutputSerializer records = new DataOutputSerializer(256);
+        EnrichedAction e = Fixtures.enriched(Fixtures.action("u1", "i1", ActionType.LIKE, Fixtures.T0), "news", List.of("a"),
+                Map.of("v1", Fixtures.vector(3, 8)));
+        writer.serialize(e, records);
+
+        // What a restore from an unaligned checkpoint does: read the snapshot, check it against the current build's.
+        TypeSerializerSnapshot<EnrichedAction> restored = TypeSerializerSnapshot.readVersionedSnapshot(
+                new DataInputDeserializer(snapshotBytes.getCopyOfBuffer()), getClass().getClassLoader());
+        assertThat(restored).isInstanceOf(EnrichedActionSerializer.FormatSnapshot.class);
+        assertThat(new EnrichedActionSerializer().snapshotConfiguration().resolveSchemaCompatibility(restored).isCompatibleAsIs())
+                .isTrue();
+        assertThat(restored.restoreSerializer().deserialize(new DataInputDeserializer(records.getCopyOfBuffer()))).isEqualTo(e);
+    }
+
+    @Test
+    void theSnapshotOfRelease010IsStillReadable() {
+        // 0.1.0 wrote a versionless snapshot; its format is format 1 with UserAction's first schema, still current.
+        var legacy = new EnrichedActionSerializer.Snapshot();
+        assertThat(new EnrichedActionSerializer().snapshotConfiguration().resolveSchemaCompatibility(legacy).isCompatibleAsIs())
+                .isTrue();
     }
 }

@@ -40,7 +40,7 @@ class FeatureJobGraphTest {
             "feature-user-features-sink");
 
     static JobConfig config() {
-        return new FeatureJob().parseConfig("--parallelism", "1",
+        return new FeatureJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "1000",
                 "--features.vector-dimension", String.valueOf(FeatureScenario.DIMENSION));
     }
 

@@ -43,7 +43,7 @@ class IndexJobGraphTest {
             "index-user-features-source");
 
     static JobConfig config() {
-        return new IndexJob().parseConfig("--parallelism", "1", "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION),
+        return new IndexJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "1000", "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION),
                 "--index.shards", "4", "--recall.k", "20", "--recall.debounce.ms", "0");
     }
 

@@ -28,7 +28,15 @@ public final class JobSetup {
         conf.setString("execution.checkpointing.incremental", "true");
         conf.setString("pipeline.object-reuse", config.get(CommonOptions.OBJECT_REUSE));
         env.configure(conf);
-        env.enableCheckpointing(config.getLong(CommonOptions.CHECKPOINT_INTERVAL_MS), CheckpointingMode.EXACTLY_ONCE);
+        long interval = config.getLong(CommonOptions.CHECKPOINT_INTERVAL_MS);
+        if (interval > 0) {
+            env.enableCheckpointing(interval, CheckpointingMode.EXACTLY_ONCE);
+        } else if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            // One source for the interval: the cluster's config.yaml; without checkpoints no output would ever commit.
+            throw new IllegalArgumentException("checkpointing is off: set execution.checkpointing.interval in the cluster's "
+                    + "config.yaml, or --" + CommonOptions.CHECKPOINT_INTERVAL_MS.key());
+        }
+        env.getCheckpointConfig().setCheckpointingConsistencyMode(CheckpointingMode.EXACTLY_ONCE);
         env.setMaxParallelism(config.getInt(CommonOptions.MAX_PARALLELISM));
         int parallelism = config.getInt(CommonOptions.PARALLELISM);
         if (parallelism > 0) {

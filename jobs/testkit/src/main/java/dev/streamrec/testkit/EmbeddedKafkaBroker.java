@@ -40,7 +40,8 @@ import org.apache.kafka.common.Uuid;
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
-    private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(90);
+    /** Generous: a broker JVM on a loaded 2-core machine was seen to need over 90 s (it returns as soon as it answers). */
+    private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofMinutes(5);
     /** System property with extra broker JVM options (whitespace separated), appended after all others. */
     public static final String JVM_OPTS_PROPERTY = "streamrec.kafka.jvmOpts";
 
@@ -52,6 +53,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Process process;
     private final Thread shutdownHook;
     private final Duration startupTime;
+    /** Client settings of the SASL listener (empty: plaintext). */
+    private final Map<String, String> clientLogin;
     private volatile boolean closed;
 
     private EmbeddedKafkaBroker(Builder b) throws IOException {
@@ -69,6 +72,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Path dataDir = Files.createDirectories(dir.resolve("data"));
         Path propsFile = dir.resolve("server.properties");
         Properties props = serverProperties(dataDir);
+        this.clientLogin = b.saslUser == null ? Map.of() : saslPlain(props, b.saslUser, b.saslPassword);
         b.properties.forEach(props::setProperty);
         try (OutputStream out = Files.newOutputStream(propsFile)) {
             props.store(out, "EmbeddedKafkaBroker");
@@ -128,6 +132,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         this.process = started;
         Runtime.getRuntime().addShutdownHook(shutdownHook);
+        if (!clientLogin.isEmpty()) {
+            KafkaLogins.register(bootstrapServers(), clientLogin);
+        }
         try {
             awaitReady(b.startupTimeout);
         } catch (RuntimeException | Error e) {
@@ -165,6 +172,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private String maxHeap = "768m";
         private boolean fastStartup = true;
         private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+        private String saslUser;
+        private String saslPassword;
 
         private Builder() {}
 
@@ -203,6 +212,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
          */
         public Builder fastStartup(boolean fastStartup) {
             this.fastStartup = fastStartup;
+            return this;
+        }
+
+        /** A SASL_PLAINTEXT client listener (PLAIN mechanism) that accepts {@code user} with {@code password}. */
+        public Builder saslPlain(String user, String password) {
+            this.saslUser = user;
+            this.saslPassword = password;
             return this;
         }
 
@@ -249,13 +265,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return startupTime;
     }
 
-    public boolean isRunning() {
-        return !closed && process.isAlive();
-    }
-
     /** Stops the broker (SIGTERM, then SIGKILL after 10 s) and deletes the temporary directory. Idempotent. */
     @Override
     public void close() {
+        KafkaLogins.unregister(bootstrapServers());
         stopQuietly();
         try {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -325,9 +338,39 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Makes the client listener SASL_PLAINTEXT with the PLAIN mechanism: {@code user} with {@code password}, plus the
+     * broker's own login for its inter-broker traffic. Returns the client settings for {@code user}.
+     */
+    private Map<String, String> saslPlain(Properties p, String user, String password) {
+        p.setProperty("listeners", "SASL_PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+        p.setProperty("advertised.listeners", "SASL_PLAINTEXT://" + HOST + ":" + port);
+        p.setProperty("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.setProperty("inter.broker.listener.name", "SASL_PLAINTEXT");
+        p.setProperty("sasl.enabled.mechanisms", "PLAIN");
+        p.setProperty("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        p.setProperty("listener.name.sasl_plaintext.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" password=\"broker-secret\" "
+                        + "user_broker=\"broker-secret\" user_" + user + "=\"" + password + "\";");
+        return saslPlainClient(user, password);
+    }
+
+    /** Client settings that log in to a SASL_PLAINTEXT listener with PLAIN as {@code user}. */
+    public static Map<String, String> saslPlainClient(String user, String password) {
+        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN",
+                "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                        + user + "\" password=\"" + password + "\";");
+    }
+
+    /** The settings a client needs to log in (security protocol, mechanism, JAAS), empty for a plaintext broker. */
+    public Map<String, String> clientLogin() {
+        return clientLogin;
+    }
+
     private void awaitReady(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Properties admin = new Properties();
+        admin.putAll(clientLogin);
         admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         admin.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         admin.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
@@ -350,7 +393,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         while (!portOpen()) {
             checkAlive();
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("port " + port + " not open within " + timeout);
+                throw new IllegalStateException("the broker JVM did not open its listener " + HOST + ":" + port + " within "
+                        + timeout + " (waited for the port to accept connections)");
             }
             sleep(50);
         }
@@ -372,7 +416,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 sleep(100);
             }
         }
-        throw new IllegalStateException("no describeCluster answer from " + bootstrapServers() + " within " + timeout, last);
+        throw new IllegalStateException("the broker at " + bootstrapServers() + " did not answer describeCluster with a node and a "
+                + "controller within " + timeout + " (waited for KRaft to elect itself and the broker to register)", last);
     }
 
     private void checkAlive() {

@@ -135,7 +135,7 @@ public final class KafkaTestIO implements AutoCloseable {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
-        return p;
+        return KafkaLogins.applyTo(bootstrap, p);
     }
 
     /** A producer with string keys and raw byte[] values. */
@@ -147,11 +147,6 @@ public final class KafkaTestIO implements AutoCloseable {
         Properties p = producerProperties(bootstrap);
         p.putAll(overrides);
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-    }
-
-    /** A producer with string keys and Avro values ({@link AvroKafkaSerializer}). */
-    public static <T extends SpecificRecordBase> KafkaProducer<String, T> avroProducer(String bootstrap, Class<T> type) {
-        return new KafkaProducer<>(producerProperties(bootstrap), new StringSerializer(), new AvroKafkaSerializer<>(type));
     }
 
     /** A transactional producer (string keys, byte[] values); {@code initTransactions()} is left to the caller. */
@@ -203,7 +198,7 @@ public final class KafkaTestIO implements AutoCloseable {
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        return p;
+        return KafkaLogins.applyTo(bootstrap, p);
     }
 
     /**

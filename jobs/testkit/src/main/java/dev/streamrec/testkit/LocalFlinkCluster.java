@@ -8,12 +8,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.GlobalConfiguration;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.MemorySize;
-import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.QueryableStateOptions;
 import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -21,18 +20,50 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 
 /**
  * The configuration of the in-process Flink cluster (a MiniCluster) that the local stack, the tests and the
- * benchmarks run: RocksDB, checkpoints and savepoints under one folder, queryable state on, REST on loopback,
- * no Kryo. One place, so all three run the jobs the same way.
+ * benchmarks run: the production {@code flink-conf/config.yaml} (RocksDB, exactly-once checkpoints every 5 s,
+ * unaligned checkpoints, retained checkpoints, the restart strategy, queryable state, no Kryo), with only what a
+ * process on a shared machine must change: ports, addresses (loopback), directories and memory. One place, so all
+ * three run the jobs as a cluster would.
  */
 public final class LocalFlinkCluster {
     public static final String HOST = "127.0.0.1";
+    /** System property naming the folder of the production config.yaml (default: flink-conf/ in this or a parent folder). */
+    public static final String FLINK_CONF_PROPERTY = "streamrec.flink-conf";
 
     private LocalFlinkCluster() {}
 
+    /** The production cluster configuration, {@code flink-conf/config.yaml}, as Flink itself loads it. */
+    public static Configuration productionConfiguration() {
+        return GlobalConfiguration.loadConfiguration(productionConfigDir().toString());
+    }
+
+    static Path productionConfigDir() {
+        String configured = System.getProperty(FLINK_CONF_PROPERTY);
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured).toAbsolutePath();
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("flink-conf").resolve("config.yaml"))) {
+                return dir.resolve("flink-conf");
+            }
+        }
+        throw new IllegalStateException("flink-conf/config.yaml not found in " + Path.of("").toAbsolutePath()
+                + " or a parent folder; set -D" + FLINK_CONF_PROPERTY + "=DIR");
+    }
+
     public static Configuration configuration(Path workDir, int slots, int restPort, int proxyPort, int stateServerPort,
                                               MemorySize managedMemory) throws IOException {
-        Configuration conf = new Configuration();
-        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        Configuration conf = productionConfiguration();
+        // Memory: one in-process TaskManager with the given managed memory, not the 8 GB process of a cluster host.
+        for (String key : new String[] {"taskmanager.memory.process.size", "jobmanager.memory.process.size",
+                "taskmanager.memory.managed.fraction"}) {
+            conf.removeKey(key);
+        }
+        // Ports: the Prometheus reporter (a plugin on a cluster) binds 9249+; the tests read metrics through REST.
+        conf.keySet().stream().filter(k -> k.startsWith("metrics.reporter.")).toList().forEach(conf::removeKey);
+        conf.setString("jobmanager.rpc.port", "0");
+        conf.setString("jobmanager.bind-host", HOST);
+        conf.setString("taskmanager.bind-host", HOST);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, Files.createDirectories(workDir.resolve("checkpoints")).toUri().toString());
         conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, Files.createDirectories(workDir.resolve("savepoints")).toUri().toString());
         conf.set(QueryableStateOptions.ENABLE_QUERYABLE_STATE_PROXY_SERVER, true);
@@ -46,7 +77,6 @@ public final class LocalFlinkCluster {
         conf.set(TaskManagerOptions.HOST, HOST);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, managedMemory);
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
         // Flink's own scratch space (RocksDB working directories, web uploads) inside the work folder too.
         conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(workDir.resolve("tmp")).toString());
         conf.set(WebOptions.TMP_DIR, Files.createDirectories(workDir.resolve("web")).toString());
@@ -72,6 +102,10 @@ public final class LocalFlinkCluster {
 
     /** The REST port the started cluster listens on (the configured one, or the one it picked). */
     public static int restPort(MiniCluster cluster) throws Exception {
-        return cluster.getRestAddress().get(30, TimeUnit.SECONDS).getPort();
+        try {
+            return cluster.getRestAddress().get(5, TimeUnit.MINUTES).getPort();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the MiniCluster's REST endpoint did not come up within 5 minutes", e);
+        }
     }
 }

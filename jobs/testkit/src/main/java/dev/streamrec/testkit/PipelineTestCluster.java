@@ -27,6 +27,8 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 
+import dev.streamrec.jobs.config.JobConfig;
+
 /**
  * JUnit 5 extension: one real Kafka broker ({@link EmbeddedKafkaBroker}) and one Flink {@link MiniCluster} per test class.
  *
@@ -46,6 +48,8 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
 
     private final int slots;
     private final String topicPrefix;
+    private String saslUser;
+    private String saslPassword;
 
     private EmbeddedKafkaBroker broker;
     private MiniCluster miniCluster;
@@ -66,6 +70,27 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
     public PipelineTestCluster(int slots) {
         this.slots = slots;
         this.topicPrefix = "t" + UUID.randomUUID().toString().replace("-", "").substring(0, 10) + "-";
+    }
+
+    /**
+     * A cluster whose broker accepts only SASL_PLAINTEXT clients (PLAIN mechanism) logging in as {@code user}; the test
+     * kit's clients log in by themselves ({@link KafkaLogins}), jobs through {@link #kafkaLoginArgs(String)}.
+     */
+    public static PipelineTestCluster withSaslPlain(String user, String password) {
+        PipelineTestCluster cluster = new PipelineTestCluster();
+        cluster.saslUser = user;
+        cluster.saslPassword = password;
+        return cluster;
+    }
+
+    /** The job options that log in to this cluster's SASL broker as its user with {@code password}. */
+    public List<String> kafkaLoginArgs(String password) {
+        List<String> args = new ArrayList<>();
+        EmbeddedKafkaBroker.saslPlainClient(saslUser, password).forEach((k, v) -> {
+            args.add("--" + JobConfig.KAFKA_PROPERTY_PREFIX + k);
+            args.add(v);
+        });
+        return args;
     }
 
     @Override
@@ -96,7 +121,9 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
         savepointDir = tempDir.resolve("savepoints");
 
         // The broker boots in its own JVM while the MiniCluster starts here.
-        CompletableFuture<EmbeddedKafkaBroker> brokerStart = CompletableFuture.supplyAsync(EmbeddedKafkaBroker::start);
+        CompletableFuture<EmbeddedKafkaBroker> brokerStart = CompletableFuture.supplyAsync(() -> saslUser == null
+                ? EmbeddedKafkaBroker.start()
+                : EmbeddedKafkaBroker.builder().saslPlain(saslUser, saslPassword).start());
 
         restPort = EmbeddedKafkaBroker.freePort();
         proxyPort = EmbeddedKafkaBroker.freePort();

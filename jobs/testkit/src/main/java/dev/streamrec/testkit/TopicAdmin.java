@@ -126,7 +126,7 @@ public final class TopicAdmin {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
-        return Admin.create(p);
+        return Admin.create(KafkaLogins.applyTo(bootstrap, p));
     }
 
     private static NewTopic newTopic(String name, int partitions, short replicationFactor, Map<String, String> configs) {

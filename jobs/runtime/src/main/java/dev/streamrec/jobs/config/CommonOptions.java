@@ -16,8 +16,9 @@ public final class CommonOptions {
     public static final Option PARALLELISM = Option.of("parallelism", 0, "Job parallelism; 0 keeps the cluster default.");
     public static final Option MAX_PARALLELISM = Option.of("max.parallelism", 128,
             "Key groups: the upper bound for rescaling. Fixed for the life of the state (changing it breaks savepoints).");
-    public static final Option CHECKPOINT_INTERVAL_MS = Option.of("checkpoint.interval.ms", 5000,
-            "Exactly-once checkpoint interval; transactional output becomes visible at each checkpoint.");
+    public static final Option CHECKPOINT_INTERVAL_MS = Option.of("checkpoint.interval.ms", 0,
+            "Exactly-once checkpoint interval; transactional output becomes visible at each checkpoint. 0 = the cluster's "
+                    + "execution.checkpointing.interval (flink-conf/config.yaml); a job without either does not start.");
     public static final Option DELIVERY = Option.of("sink.delivery", "exactly-once",
             "Output guarantee: exactly-once (Kafka transactions, read_committed readers) or at-least-once.");
     public static final Option TRANSACTION_TIMEOUT_MS = Option.of("sink.transaction.timeout.ms", 900000,
