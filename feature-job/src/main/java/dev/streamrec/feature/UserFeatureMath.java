@@ -44,16 +44,10 @@ public final class UserFeatureMath {
                 .setVectors(new ArrayList<>()).setActivity(new ArrayList<>()).build();
     }
 
-    /** Applies one action to {@code f} in place and returns it. */
-    public static UserFeatures apply(UserFeatures f, EnrichedAction enriched, FeatureParams p, long now) {
-        add(f, enriched, p, now);
-        summarize(f);
-        return f;
-    }
-
     /**
-     * {@link #apply} without deriving {@code countsLastHour}/{@code countsLastDay}, which depend only on the activity
-     * buckets the last action leaves: several {@code add}s then one {@link #summarize} equal as many {@code apply}s.
+     * Applies one action to {@code f} in place, except {@code countsLastHour}/{@code countsLastDay}, which depend only on
+     * the activity buckets the last action leaves: several {@code add}s then one {@link #summarize} equal applying each
+     * action in full.
      */
     static void add(UserFeatures f, EnrichedAction enriched, FeatureParams p, long now) {
         UserAction a = enriched.getAction();

@@ -125,8 +125,8 @@ class RecallClientIntegrationTest {
         job.cancel().get(1, TimeUnit.MINUTES);
         CLUSTER.miniCluster().requestJobResult(first).get(1, TimeUnit.MINUTES);
 
-        // No index-job at all: a short lookup says so once its deadline passes.
-        Lookup<RecallResult> none = client.recall(user, Duration.ofMillis(300));
+        // No index-job at all: a lookup says so once its deadline passes (long enough for a REST answer on a busy machine).
+        Lookup<RecallResult> none = client.recall(user, Duration.ofSeconds(10));
         assertThat(none.outcome()).isEqualTo(Lookup.Outcome.DEADLINE_PASSED);
         assertThat(none.value()).isNull();
         assertThat(none.problem()).contains("no RUNNING job named 'index-job'");

@@ -164,11 +164,6 @@ public final class DemoDataGenerator {
         return categoryNames[userHomeCategory[index(userId, "u", userIds.length)]];
     }
 
-    /** The item's share of popularity-driven draws (its Zipf probability). */
-    public double popularityOf(String itemId) {
-        return itemPopularity[itemIndex(itemId)];
-    }
-
     /**
      * Infinite, time-ordered stream of {@link Impression}s and {@link UserAction}s. Each call starts the same
      * stream afresh (same records, given synthetic time).
