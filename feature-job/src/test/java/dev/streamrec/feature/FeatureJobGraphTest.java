@@ -65,10 +65,7 @@ class FeatureJobGraphTest {
         io.input(Topic.ITEM_EMBEDDINGS, ItemEmbedding.class, ItemEmbedding::getItemId, List.of(wrongDimension));
 
         JobConfig config = config();
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        JobSetup.configure(env, config);
-        new FeatureJob().define(env, config, io);
-        env.execute("feature-job graph test");
+        io.run(new FeatureJob(), config);
 
         Map<String, UserFeatures> latest = new HashMap<>();
         Map<String, Long> previousSeq = new HashMap<>();
@@ -90,11 +87,7 @@ class FeatureJobGraphTest {
 
     @Test
     void everyOperatorHasTheReleasedStableUid() {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        JobConfig config = config();
-        JobSetup.configure(env, config);
-        new FeatureJob().define(env, config);
-        assertThat(OperatorUids.of(env)).isEqualTo(RELEASED_UIDS);
+        assertThat(OperatorUids.of(new FeatureJob(), config())).isEqualTo(RELEASED_UIDS);
     }
 
     @Test

@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 
 import dev.streamrec.avro.Candidate;
@@ -19,7 +18,6 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.index.ann.ClusteredVectors;
-import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.Topic;
 import dev.streamrec.testkit.CollectionIO;
@@ -74,10 +72,7 @@ class IndexJobGraphTest {
                 .raw(Topic.USER_FEATURES, "user-x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8));
 
         JobConfig config = config();
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        JobSetup.configure(env, config);
-        new IndexJob().define(env, config, io);
-        env.execute("index-job graph test");
+        io.run(new IndexJob(), config);
 
         Map<String, RecallResult> latest = new HashMap<>();
         for (RecallResult r : io.<RecallResult>output(Topic.RECALL)) {
@@ -107,11 +102,7 @@ class IndexJobGraphTest {
 
     @Test
     void everyOperatorHasTheReleasedStableUid() {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        JobConfig config = config();
-        JobSetup.configure(env, config);
-        new IndexJob().define(env, config);
-        assertThat(OperatorUids.of(env)).isEqualTo(RELEASED_UIDS);
+        assertThat(OperatorUids.of(new IndexJob(), config())).isEqualTo(RELEASED_UIDS);
     }
 
     private static double cosine(float[] a, float[] b) {

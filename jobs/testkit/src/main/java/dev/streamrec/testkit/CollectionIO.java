@@ -19,8 +19,11 @@ import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import dev.streamrec.jobs.JobIO;
+import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.PipelineJob;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.jobs.io.RawRecord;
@@ -72,6 +75,15 @@ public final class CollectionIO implements JobIO {
     public <T extends SpecificRecordBase> Sink<T> sink(JobConfig config, Topic topic, Class<T> type,
                                                        KafkaIO.RecordKey<T> key, String sinkName) {
         return new CollectingSink<>(id + "/" + topic.baseName());
+    }
+
+    /** Runs {@code job} to its end on a local MiniCluster, reading and writing through this IO. */
+    public CollectionIO run(PipelineJob job, JobConfig config) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        JobSetup.configure(env, config);
+        job.define(env, config, this);
+        env.execute(job.name() + " graph test");
+        return this;
     }
 
     /** What the job wrote to {@code topic} (in the order its sink received it). */
