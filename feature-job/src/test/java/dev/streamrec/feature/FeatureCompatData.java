@@ -1,14 +1,8 @@
 package dev.streamrec.feature;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +16,8 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.schemas.Topic;
-import dev.streamrec.testkit.KafkaTestIO;
-import dev.streamrec.testkit.TopicAdmin;
+import dev.streamrec.testkit.JobInput;
+import dev.streamrec.testkit.ReleasedSavepoints;
 
 /**
  * The data set of feature-job's state-compatibility savepoints, generated deterministically (fixed seeds, fixed event
@@ -42,38 +36,38 @@ import dev.streamrec.testkit.TopicAdmin;
  */
 final class FeatureCompatData {
     static final int DATA_VERSION = 1;
-    static final int DIMENSION = 8;
+    private static final int DIMENSION = 8;
     static final int PARTITIONS = 2;
     static final int PARALLELISM = 2;
     /** Event times are fixed (2026-11-18), not taken from the clock: every regeneration is identical. */
-    static final long BASE = 1_795_000_000_000L;
+    private static final long BASE = 1_795_000_000_000L;
     /**
      * The wall-clock lifetimes (user TTL, deleted-item retention) are set to a century: a savepoint restored months
      * after it was taken must not see every user expire at once (which would be correct behaviour, tested elsewhere).
      */
-    static final long CENTURY_MS = 100L * 365 * 24 * 3600 * 1000;
+    private static final long CENTURY_MS = 100L * 365 * 24 * 3600 * 1000;
 
-    static final int ITEMS = 300;
-    static final int NEW_ITEMS = 30;
-    static final int USERS_BEFORE = 270;
-    static final int FIRST_USER_AFTER = 100;
+    private static final int ITEMS = 300;
+    private static final int NEW_ITEMS = 30;
+    private static final int USERS_BEFORE = 270;
+    private static final int FIRST_USER_AFTER = 100;
     static final int USERS = 300;
-    static final int ACTIONS_BEFORE = 3000;
-    static final int ACTIONS_AFTER = 1200;
+    private static final int ACTIONS_BEFORE = 3000;
+    private static final int ACTIONS_AFTER = 1200;
 
     private static final ActionType[] TYPES = {ActionType.VIEW, ActionType.CLICK, ActionType.LIKE, ActionType.SHARE,
             ActionType.DISLIKE, ActionType.PURCHASE, ActionType.COMPLETE, ActionType.RATE};
 
-    final List<ModelVersion> modelVersions = new ArrayList<>();
+    final List<ModelVersion> modelVersions = List.of(
+            new ModelVersion("v0", ModelPhase.RETIRED, null, null, BASE - 300_000),
+            new ModelVersion("v1", ModelPhase.SERVING, null, null, BASE - 200_000),
+            new ModelVersion("v2", ModelPhase.LOADING, null, null, BASE - 100_000));
     final List<ItemEmbedding> itemsBefore = new ArrayList<>();
     final List<UserAction> actionsBefore = new ArrayList<>();
     final List<ItemEmbedding> itemsAfter = new ArrayList<>();
     final List<UserAction> actionsAfter = new ArrayList<>();
 
     FeatureCompatData() {
-        modelVersions.add(new ModelVersion("v0", ModelPhase.RETIRED, null, null, BASE - 300_000));
-        modelVersions.add(new ModelVersion("v1", ModelPhase.SERVING, null, null, BASE - 200_000));
-        modelVersions.add(new ModelVersion("v2", ModelPhase.LOADING, null, null, BASE - 100_000));
         for (int i = 0; i < ITEMS; i++) {
             itemsBefore.add(item(i, "v1", 1, BASE - 10_000));
             if (i % 2 == 0) {
@@ -149,38 +143,10 @@ final class FeatureCompatData {
      * at the same offsets). With {@code awaitJob}, waits after model versions and after items until the running
      * feature-job has checkpointed them, as the generator does: every action then sees its item and the phases.
      */
-    void produceBefore(KafkaTestIO kafka, String prefix, boolean awaitJob) throws Exception {
-        for (ModelVersion m : modelVersions) {
-            kafka.produceAsync(Topic.MODEL_VERSIONS.name(prefix), m.getVersion(), m, System.currentTimeMillis());
-        }
-        kafka.flush();
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.MODEL_VERSIONS);
-        }
-        produceItems(kafka, prefix, itemsBefore);
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.ITEM_EMBEDDINGS);
-        }
-        produceActions(kafka, prefix, actionsBefore);
-    }
-
-    static void produceItems(KafkaTestIO kafka, String prefix, List<ItemEmbedding> items) {
-        for (ItemEmbedding e : items) {
-            kafka.produceAsync(Topic.ITEM_EMBEDDINGS.name(prefix), e.getItemId(), e, System.currentTimeMillis());
-        }
-        kafka.flush();
-    }
-
-    static void produceActions(KafkaTestIO kafka, String prefix, List<UserAction> actions) {
-        for (UserAction a : actions) {
-            kafka.produceAsync(Topic.USER_ACTIONS.name(prefix), a.getUserId(), a, System.currentTimeMillis());
-        }
-        kafka.flush();
-    }
-
-    static void awaitIngested(KafkaTestIO kafka, String prefix, Topic topic) throws Exception {
-        assertThat(TopicAdmin.awaitCommittedToEnd(kafka.bootstrapServers(), prefix + FeatureJob.NAME, topic.name(prefix),
-                Duration.ofMinutes(3))).as("feature-job committed the end of %s within 3 minutes", topic.name(prefix)).isTrue();
+    void produceBefore(JobInput input, boolean awaitJob) throws Exception {
+        input.produce(Topic.MODEL_VERSIONS, modelVersions, ModelVersion::getVersion, awaitJob);
+        input.produce(Topic.ITEM_EMBEDDINGS, itemsBefore, ItemEmbedding::getItemId, awaitJob);
+        input.produce(Topic.USER_ACTIONS, actionsBefore, UserAction::getUserId);
     }
 
     /** Actions per user: before the savepoint only, or before and after. */
@@ -250,10 +216,6 @@ final class FeatureCompatData {
         }
         actionsBefore.forEach(a -> s.append(a.getEventId()).append('|').append(a.getUserId()).append('|').append(a.getItemId())
                 .append('|').append(a.getAction()).append('|').append(a.getValue()).append('|').append(a.getEventTime()).append('\n'));
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return ReleasedSavepoints.fingerprint(s);
     }
 }

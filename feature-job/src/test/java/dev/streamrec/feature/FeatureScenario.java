@@ -86,10 +86,7 @@ final class FeatureScenario {
     }
 
     void produceItems(KafkaTestIO kafka, String prefix) {
-        for (ItemEmbedding e : items) {
-            kafka.produceAsync(Topic.ITEM_EMBEDDINGS.name(prefix), e.getItemId(), e, e.getEventTime());
-        }
-        kafka.flush();
+        kafka.produceAll(Topic.ITEM_EMBEDDINGS.name(prefix), items, ItemEmbedding::getItemId, ItemEmbedding::getEventTime);
     }
 
     void produceLateItem(KafkaTestIO kafka, String prefix) {
@@ -97,10 +94,7 @@ final class FeatureScenario {
     }
 
     static void produceActions(KafkaTestIO kafka, String prefix, List<UserAction> actions) {
-        for (UserAction a : actions) {
-            kafka.produceAsync(Topic.USER_ACTIONS.name(prefix), a.getUserId(), a, a.getEventTime());
-        }
-        kafka.flush();
+        kafka.produceAll(Topic.USER_ACTIONS.name(prefix), actions, UserAction::getUserId, UserAction::getEventTime);
     }
 
     /**
@@ -108,10 +102,7 @@ final class FeatureScenario {
      * (Kafka timestamps years in the past would be deleted at once by the topic's time-based retention.)
      */
     static void replayActions(KafkaTestIO kafka, String prefix, List<UserAction> actions) {
-        for (UserAction a : actions) {
-            kafka.produceAsync(Topic.USER_ACTIONS.name(prefix), a.getUserId(), a, System.currentTimeMillis());
-        }
-        kafka.flush();
+        kafka.produceAll(Topic.USER_ACTIONS.name(prefix), actions, UserAction::getUserId);
     }
 
     /** The expected features of every user after all actions, computed from scratch. */
@@ -146,12 +137,7 @@ final class FeatureScenario {
      * record.
      */
     static Map<String, UserFeatures> readFinalFeatures(KafkaTestIO kafka, String prefix, Map<String, Long> expectedSeq) {
-        List<KafkaTestIO.Received<UserFeatures>> records = KafkaTestIO.consumeUntil(kafka.bootstrapServers(),
-                Topic.USER_FEATURES.name(prefix), UserFeatures.class, Duration.ofMinutes(3), read -> {
-                    Map<String, Long> reached = new HashMap<>();
-                    read.forEach(r -> reached.merge(r.decoded().getUserId(), r.decoded().getUpdateSeq(), Math::max));
-                    return reached.equals(expectedSeq);
-                });
+        List<KafkaTestIO.Received<UserFeatures>> records = readUntilSeq(kafka, prefix, expectedSeq, Duration.ofMinutes(3));
         Map<String, Long> previous = new HashMap<>();
         Map<String, UserFeatures> latest = new HashMap<>();
         for (KafkaTestIO.Received<UserFeatures> r : records) {
@@ -164,5 +150,22 @@ final class FeatureScenario {
         }
         assertThat(previous).as("each user's last updateSeq (= its number of actions)").isEqualTo(expectedSeq);
         return latest;
+    }
+
+    /**
+     * Reads user-features (read_committed, from the beginning) until the highest updateSeq of each user is the one in
+     * {@code expectedSeq}, for exactly those users ({@link #highestSeq}), or the timeout; returns what was read.
+     */
+    static List<KafkaTestIO.Received<UserFeatures>> readUntilSeq(KafkaTestIO kafka, String prefix,
+                                                                  Map<String, Long> expectedSeq, Duration timeout) {
+        return KafkaTestIO.consumeUntil(kafka.bootstrapServers(), Topic.USER_FEATURES.name(prefix), UserFeatures.class,
+                timeout, read -> highestSeq(read).equals(expectedSeq));
+    }
+
+    /** The highest updateSeq of each user in the records. */
+    static Map<String, Long> highestSeq(List<KafkaTestIO.Received<UserFeatures>> records) {
+        Map<String, Long> reached = new HashMap<>();
+        records.forEach(r -> reached.merge(r.decoded().getUserId(), r.decoded().getUpdateSeq(), Math::max));
+        return reached;
     }
 }

@@ -2,7 +2,6 @@ package dev.streamrec.feature;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -10,25 +9,21 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.JobInput;
 import dev.streamrec.testkit.KafkaTestIO;
 import dev.streamrec.testkit.PipelineTestCluster;
-import dev.streamrec.testkit.TopicAdmin;
+import dev.streamrec.testkit.ReleasedSavepoints;
 
 /**
  * State compatibility: every released feature-job savepoint ({@code src/test/resources/savepoints/<release>}, made by
@@ -53,40 +48,23 @@ class FeatureStateCompatibilityTest {
     @RegisterExtension
     static final PipelineTestCluster CLUSTER = new PipelineTestCluster();
 
-    static List<String> releases() {
-        return CompatSavepoints.releases();
-    }
-
-    @ParameterizedTest(name = "feature-job savepoint of release {0}")
-    @MethodSource("releases")
-    @DisabledIfSystemProperty(named = CompatSavepoints.GENERATE_PROPERTY, matches = ".+")
+    @ReleasedSavepoints.EachRelease
     void restoresAndContinues(String release) throws Exception {
-        Properties meta = CompatSavepoints.metadata(release);
-        assertThat(meta.getProperty("job")).isEqualTo(FeatureJob.NAME);
-        assertThat(meta.getProperty("data.version")).as("data version of release %s", release)
-                .isEqualTo(String.valueOf(FeatureCompatData.DATA_VERSION));
-        FeatureCompatData data = new FeatureCompatData();
-        assertThat(data.fingerprint()).as("the generator still makes the data of release %s", release)
-                .isEqualTo(meta.getProperty("data.fingerprint"));
-        String prefix = meta.getProperty("topic.prefix");
         String bootstrap = CLUSTER.bootstrapServers();
-        TopicAdmin.createPipelineTopics(bootstrap, prefix, Integer.parseInt(meta.getProperty("partitions")));
+        FeatureCompatData data = new FeatureCompatData();
+        Properties meta = ReleasedSavepoints.prepareRestore(CLUSTER, release, FeatureJob.NAME,
+                FeatureCompatData.DATA_VERSION, data.fingerprint());
+        String prefix = meta.getProperty("topic.prefix");
         JobConfig config = new FeatureJob().parseConfig(
-                CompatSavepoints.startingFromLatest(FeatureCompatData.jobArgs(bootstrap, prefix)));
+                ReleasedSavepoints.startingFromLatest(FeatureCompatData.jobArgs(bootstrap, prefix)));
         FeatureParams params = FeatureParams.from(config);
 
         try (KafkaTestIO kafka = new KafkaTestIO(bootstrap);
              QueryableStateReader reader = new QueryableStateReader(CLUSTER.queryableStateClient())) {
-            data.produceBefore(kafka, prefix, false);
-            assertThat(CompatSavepoints.endOffsets(bootstrap, FeatureCompatData.inputTopics(prefix)))
-                    .as("input topics hold what the savepoint of %s had read", release)
-                    .isEqualTo(CompatSavepoints.recordedOffsets(meta));
-
-            Configuration restore = new Configuration();
-            restore.setString("execution.state-recovery.path", CompatSavepoints.savepointUri(release));
-            JobClient job = JobSetup.submit(new FeatureJob(), CLUSTER.environment(restore), config);
-            CLUSTER.awaitJobRunning(job.getJobID(), Duration.ofMinutes(2));
-            CompatSavepoints.assertRestoredFrom(CLUSTER.restPort(), job.getJobID(), CompatSavepoints.savepointUri(release));
+            JobInput input = new JobInput(kafka, prefix, FeatureJob.NAME);
+            data.produceBefore(input, false);
+            ReleasedSavepoints.assertInputAsRecorded(bootstrap, FeatureCompatData.inputTopics(prefix), release, meta);
+            JobClient job = ReleasedSavepoints.restore(CLUSTER, new FeatureJob(), config, release);
 
             // The state from before the savepoint is there, and right.
             Map<String, ReferenceFeatures> before = data.expected(params, false);
@@ -98,9 +76,8 @@ class FeatureStateCompatibilityTest {
             }
 
             // More input: items first (checkpointed, so every action sees them), then actions.
-            FeatureCompatData.produceItems(kafka, prefix, data.itemsAfter);
-            FeatureCompatData.awaitIngested(kafka, prefix, Topic.ITEM_EMBEDDINGS);
-            FeatureCompatData.produceActions(kafka, prefix, data.actionsAfter);
+            input.produce(Topic.ITEM_EMBEDDINGS, data.itemsAfter, ItemEmbedding::getItemId, true);
+            input.produce(Topic.USER_ACTIONS, data.actionsAfter, UserAction::getUserId);
 
             Map<String, Long> beforeCounts = data.actionCounts(false);
             Map<String, Long> allCounts = data.actionCounts(true);
@@ -131,12 +108,8 @@ class FeatureStateCompatibilityTest {
      */
     private static Map<String, UserFeatures> readContinuation(KafkaTestIO kafka, String prefix, Map<String, Long> beforeCounts,
                                                              Map<String, Long> expectedSeq) {
-        List<KafkaTestIO.Received<UserFeatures>> records = KafkaTestIO.consumeUntil(kafka.bootstrapServers(),
-                Topic.USER_FEATURES.name(prefix), UserFeatures.class, Duration.ofMinutes(5), read -> {
-                    Map<String, Long> reached = new HashMap<>();
-                    read.forEach(r -> reached.merge(r.decoded().getUserId(), r.decoded().getUpdateSeq(), Math::max));
-                    return reached.equals(expectedSeq);
-                });
+        List<KafkaTestIO.Received<UserFeatures>> records = FeatureScenario.readUntilSeq(kafka, prefix, expectedSeq,
+                Duration.ofMinutes(5));
         Map<String, Long> previous = new HashMap<>();
         Map<String, UserFeatures> latest = new HashMap<>();
         for (KafkaTestIO.Received<UserFeatures> r : records) {
@@ -157,55 +130,35 @@ class FeatureStateCompatibilityTest {
      * savepoint, waits until the job has checkpointed all of it and published every user's features, stops it with a
      * savepoint and copies that into {@code src/test/resources/savepoints/<release>}.
      */
-    @Test
-    @EnabledIfSystemProperty(named = CompatSavepoints.GENERATE_PROPERTY, matches = ".+")
+    @ReleasedSavepoints.Generator
     void generateSavepoint() throws Exception {
-        String release = System.getProperty(CompatSavepoints.GENERATE_PROPERTY);
-        Path target = CompatSavepoints.generationTarget(release);
-        String prefix = CompatSavepoints.topicPrefix(release);
-        String bootstrap = CLUSTER.bootstrapServers();
-        TopicAdmin.createPipelineTopics(bootstrap, prefix, FeatureCompatData.PARTITIONS);
+        ReleasedSavepoints.Generation generation = ReleasedSavepoints.startGeneration(CLUSTER, FeatureCompatData.PARTITIONS);
+        String prefix = generation.topicPrefix();
         FeatureCompatData data = new FeatureCompatData();
-        JobConfig config = new FeatureJob().parseConfig(FeatureCompatData.jobArgs(bootstrap, prefix));
-        try (KafkaTestIO kafka = new KafkaTestIO(bootstrap)) {
+        JobConfig config = new FeatureJob().parseConfig(FeatureCompatData.jobArgs(CLUSTER.bootstrapServers(), prefix));
+        try (KafkaTestIO kafka = new KafkaTestIO(CLUSTER.bootstrapServers())) {
+            JobInput input = new JobInput(kafka, prefix, FeatureJob.NAME);
             JobClient job = JobSetup.submit(new FeatureJob(), CLUSTER.environment(), config);
             CLUSTER.awaitJobRunning(job.getJobID(), Duration.ofMinutes(2));
-            data.produceBefore(kafka, prefix, true);
-            FeatureCompatData.awaitIngested(kafka, prefix, Topic.USER_ACTIONS);
+            data.produceBefore(input, true);
+            input.awaitIngested(Topic.USER_ACTIONS);
             Map<String, Long> counts = data.actionCounts(false);
-            List<KafkaTestIO.Received<UserFeatures>> out = KafkaTestIO.consumeUntil(bootstrap, Topic.USER_FEATURES.name(prefix),
-                    UserFeatures.class, Duration.ofMinutes(5), read -> {
-                        Map<String, Long> reached = new HashMap<>();
-                        read.forEach(r -> reached.merge(r.decoded().getUserId(), r.decoded().getUpdateSeq(), Math::max));
-                        return reached.equals(counts);
-                    });
-            Map<String, Long> reached = new HashMap<>();
-            out.forEach(r -> reached.merge(r.decoded().getUserId(), r.decoded().getUpdateSeq(), Math::max));
-            assertThat(reached).as("every user's features published (waited 5 minutes)").isEqualTo(counts);
+            List<KafkaTestIO.Received<UserFeatures>> out = FeatureScenario.readUntilSeq(kafka, prefix, counts, Duration.ofMinutes(5));
+            assertThat(FeatureScenario.highestSeq(out)).as("every user's features published (waited 5 minutes)").isEqualTo(counts);
 
-            String savepoint = job.stopWithSavepoint(false, CLUSTER.savepointDir().toUri().toString(),
-                    SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
-            Properties meta = CompatSavepoints.baseMetadata(release, FeatureJob.NAME, prefix, FeatureCompatData.PARTITIONS,
-                    FeatureCompatData.DATA_VERSION, data.fingerprint(),
-                    CompatSavepoints.endOffsets(bootstrap, FeatureCompatData.inputTopics(prefix)));
-            meta.setProperty("job.args", String.join(" ", FeatureCompatData.jobArgs("<broker>", prefix)));
-            CompatSavepoints.store(target, savepoint, meta, readme(release, meta));
-            System.out.printf("savepoint of release %s written to %s (%,d bytes)%n", release, target,
-                    CompatSavepoints.sizeBytes(target.resolve(CompatSavepoints.SAVEPOINT)));
+            String savepoint = ReleasedSavepoints.stopWithSavepoint(CLUSTER, job);
+            Properties meta = generation.metadata(FeatureJob.NAME, FeatureCompatData.DATA_VERSION, data.fingerprint(),
+                    FeatureCompatData.inputTopics(prefix), FeatureCompatData.jobArgs("<broker>", prefix));
+            generation.store(savepoint, meta, FeatureStateCompatibilityTest.class, dataReadme(meta));
         }
     }
 
-    private static String readme(String release, Properties meta) {
-        return "# feature-job savepoint of release " + release + "\n\n"
-                + "Taken with stop-with-savepoint (canonical format, RocksDB) by commit `" + meta.getProperty("commit")
-                + "` on Flink " + meta.getProperty("flink.version") + ", " + meta.getProperty("created") + ".\n\n"
-                + "Data: `FeatureCompatData` data version " + meta.getProperty("data.version") + " (feature-job test sources):"
+    /** The README's paragraph on the data of a release. */
+    private static String dataReadme(Properties meta) {
+        return "Data: `FeatureCompatData` data version " + meta.getProperty("data.version") + " (feature-job test sources):"
                 + " model versions v0 RETIRED, v1 SERVING, v2 LOADING; 300 items (v1 all, v2 every second, v0 every tenth);"
                 + " 3,000 actions of 270 users, all processed, checkpointed and published before the savepoint. Topics `"
                 + meta.getProperty("topic.prefix") + "*`, " + meta.getProperty("partitions") + " partitions, parallelism "
-                + FeatureCompatData.PARALLELISM + "; the end offsets of the input topics are in `savepoint.properties`.\n\n"
-                + "`FeatureStateCompatibilityTest` restores it into the current code. Released savepoints are never"
-                + " regenerated; a new release adds its own directory:\n\n"
-                + "    mvn -pl feature-job test -Dtest=FeatureStateCompatibilityTest -Dsavepoint.generate=<release>\n";
+                + FeatureCompatData.PARALLELISM + "; the end offsets of the input topics are in `savepoint.properties`.";
     }
 }

@@ -3,14 +3,11 @@ package dev.streamrec.index;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,8 +26,9 @@ import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.JobInput;
 import dev.streamrec.testkit.KafkaTestIO;
-import dev.streamrec.testkit.TopicAdmin;
+import dev.streamrec.testkit.ReleasedSavepoints;
 
 /**
  * The data set of index-job's state-compatibility savepoints, generated deterministically (fixed seeds and event
@@ -64,26 +62,26 @@ import dev.streamrec.testkit.TopicAdmin;
  */
 final class IndexCompatData {
     static final int DATA_VERSION = 1;
-    static final int DIMENSION = 16;
+    private static final int DIMENSION = 16;
     static final int PARTITIONS = 2;
     static final int PARALLELISM = 2;
     static final int SHARDS = 4;
-    static final int K = 20;
-    static final int I2I_TRIGGERS = 3;
-    static final int I2I_PER_TRIGGER = 10;
+    private static final int K = 20;
+    private static final int I2I_TRIGGERS = 3;
+    private static final int I2I_PER_TRIGGER = 10;
     /** Snapshot interval of run A: every shard writes its snapshot soon after its items arrived. */
     static final long FIRST_SNAPSHOT_INTERVAL_MS = 1_000;
     /** Snapshot interval of run B and after the restore: no snapshot before the savepoint is taken. */
     static final long SNAPSHOT_INTERVAL_MS = 24L * 3600 * 1000;
-    static final long BASE = 1_795_000_000_000L;
+    private static final long BASE = 1_795_000_000_000L;
     /** Wall-clock lifetimes (recall TTL, tombstone retention) of a century: an old savepoint must not expire at restore. */
-    static final long CENTURY_MS = 100L * 365 * 24 * 3600 * 1000;
+    private static final long CENTURY_MS = 100L * 365 * 24 * 3600 * 1000;
 
-    static final int CLUSTERS = 20;
-    static final int ITEMS = 300;
+    private static final int CLUSTERS = 20;
+    private static final int ITEMS = 300;
     static final int USERS = 200;
     static final int UPDATED_USERS = 120;
-    static final int NEW_USERS = 20;
+    private static final int NEW_USERS = 20;
 
     final List<ModelVersion> versionsA = new ArrayList<>();
     final List<ItemEmbedding> itemsA = new ArrayList<>();
@@ -232,54 +230,16 @@ final class IndexCompatData {
     }
 
     /** Run A's records; with {@code awaitJob}, waits until the running index-job has checkpointed each topic's. */
-    void produceA(KafkaTestIO kafka, String prefix, boolean awaitJob) throws Exception {
-        produceVersions(kafka, prefix, versionsA);
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.MODEL_VERSIONS);
-        }
-        produceItems(kafka, prefix, itemsA);
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.ITEM_EMBEDDINGS);
-        }
+    void produceA(JobInput input, boolean awaitJob) throws Exception {
+        input.produce(Topic.MODEL_VERSIONS, versionsA, ModelVersion::getVersion, awaitJob);
+        input.produce(Topic.ITEM_EMBEDDINGS, itemsA, ItemEmbedding::getItemId, awaitJob);
     }
 
     /** Run B's records, after run A's (the same order as when generated: the same records at the same offsets). */
-    void produceB(KafkaTestIO kafka, String prefix, boolean awaitJob) throws Exception {
-        produceVersions(kafka, prefix, versionsB);
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.MODEL_VERSIONS);
-        }
-        produceItems(kafka, prefix, itemsB);
-        if (awaitJob) {
-            awaitIngested(kafka, prefix, Topic.ITEM_EMBEDDINGS);
-        }
-        produceFeatures(kafka, prefix, featuresB);
-    }
-
-    static void produceVersions(KafkaTestIO kafka, String prefix, List<ModelVersion> versions) {
-        for (ModelVersion m : versions) {
-            kafka.produceAsync(Topic.MODEL_VERSIONS.name(prefix), m.getVersion(), m, System.currentTimeMillis());
-        }
-        kafka.flush();
-    }
-
-    static void produceItems(KafkaTestIO kafka, String prefix, List<ItemEmbedding> items) {
-        for (ItemEmbedding e : items) {
-            kafka.produceAsync(Topic.ITEM_EMBEDDINGS.name(prefix), e.getItemId(), e, System.currentTimeMillis());
-        }
-        kafka.flush();
-    }
-
-    static void produceFeatures(KafkaTestIO kafka, String prefix, List<UserFeatures> features) {
-        for (UserFeatures f : features) {
-            kafka.produceAsync(Topic.USER_FEATURES.name(prefix), f.getUserId(), f, System.currentTimeMillis());
-        }
-        kafka.flush();
-    }
-
-    static void awaitIngested(KafkaTestIO kafka, String prefix, Topic topic) throws Exception {
-        assertThat(TopicAdmin.awaitCommittedToEnd(kafka.bootstrapServers(), prefix + IndexJob.NAME, topic.name(prefix),
-                Duration.ofMinutes(3))).as("index-job committed the end of %s within 3 minutes", topic.name(prefix)).isTrue();
+    void produceB(JobInput input, boolean awaitJob) throws Exception {
+        input.produce(Topic.MODEL_VERSIONS, versionsB, ModelVersion::getVersion, awaitJob);
+        input.produce(Topic.ITEM_EMBEDDINGS, itemsB, ItemEmbedding::getItemId, awaitJob);
+        input.produce(Topic.USER_FEATURES, featuresB, UserFeatures::getUserId);
     }
 
     /**
@@ -505,10 +465,6 @@ final class IndexCompatData {
             }
             s.append('\n');
         }
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return ReleasedSavepoints.fingerprint(s);
     }
 }

@@ -2,7 +2,6 @@ package dev.streamrec.index;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,19 +10,12 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.streamrec.avro.Candidate;
+import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.FlinkRestClient;
@@ -32,9 +24,10 @@ import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Topic;
+import dev.streamrec.testkit.JobInput;
 import dev.streamrec.testkit.KafkaTestIO;
 import dev.streamrec.testkit.PipelineTestCluster;
-import dev.streamrec.testkit.TopicAdmin;
+import dev.streamrec.testkit.ReleasedSavepoints;
 
 /**
  * State compatibility: every released index-job savepoint ({@code src/test/resources/savepoints/<release>}, made by
@@ -62,40 +55,22 @@ class IndexStateCompatibilityTest {
     @RegisterExtension
     static final PipelineTestCluster CLUSTER = new PipelineTestCluster();
 
-    static List<String> releases() {
-        return CompatSavepoints.releases();
-    }
-
-    @ParameterizedTest(name = "index-job savepoint of release {0}")
-    @MethodSource("releases")
-    @DisabledIfSystemProperty(named = CompatSavepoints.GENERATE_PROPERTY, matches = ".+")
+    @ReleasedSavepoints.EachRelease
     void restoresAndContinues(String release) throws Exception {
-        Properties meta = CompatSavepoints.metadata(release);
-        assertThat(meta.getProperty("job")).isEqualTo(IndexJob.NAME);
-        assertThat(meta.getProperty("data.version")).as("data version of release %s", release)
-                .isEqualTo(String.valueOf(IndexCompatData.DATA_VERSION));
         IndexCompatData data = new IndexCompatData();
-        assertThat(data.fingerprint()).as("the generator still makes the data of release %s", release)
-                .isEqualTo(meta.getProperty("data.fingerprint"));
+        Properties meta = ReleasedSavepoints.prepareRestore(CLUSTER, release, IndexJob.NAME, IndexCompatData.DATA_VERSION,
+                data.fingerprint());
         String prefix = meta.getProperty("topic.prefix");
-        String bootstrap = CLUSTER.bootstrapServers();
-        TopicAdmin.createPipelineTopics(bootstrap, prefix, Integer.parseInt(meta.getProperty("partitions")));
-        JobConfig config = new IndexJob().parseConfig(CompatSavepoints.startingFromLatest(
-                IndexCompatData.jobArgs(bootstrap, prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS)));
+        JobConfig config = new IndexJob().parseConfig(ReleasedSavepoints.startingFromLatest(
+                IndexCompatData.jobArgs(CLUSTER.bootstrapServers(), prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS)));
 
-        try (KafkaTestIO kafka = new KafkaTestIO(bootstrap);
+        try (KafkaTestIO kafka = new KafkaTestIO(CLUSTER.bootstrapServers());
              QueryableStateReader reader = new QueryableStateReader(CLUSTER.queryableStateClient())) {
-            data.produceA(kafka, prefix, false);
-            data.produceB(kafka, prefix, false);
-            assertThat(CompatSavepoints.endOffsets(bootstrap, IndexCompatData.inputTopics(prefix)))
-                    .as("input topics hold what the savepoint of %s had read", release)
-                    .isEqualTo(CompatSavepoints.recordedOffsets(meta));
-
-            Configuration restore = new Configuration();
-            restore.setString("execution.state-recovery.path", CompatSavepoints.savepointUri(release));
-            JobClient job = JobSetup.submit(new IndexJob(), CLUSTER.environment(restore), config);
-            CLUSTER.awaitJobRunning(job.getJobID(), Duration.ofMinutes(2));
-            CompatSavepoints.assertRestoredFrom(CLUSTER.restPort(), job.getJobID(), CompatSavepoints.savepointUri(release));
+            JobInput input = new JobInput(kafka, prefix, IndexJob.NAME);
+            data.produceA(input, false);
+            data.produceB(input, false);
+            ReleasedSavepoints.assertInputAsRecorded(kafka.bootstrapServers(), IndexCompatData.inputTopics(prefix), release, meta);
+            JobClient job = ReleasedSavepoints.restore(CLUSTER, new IndexJob(), config, release);
 
             // The recall from before the savepoint is there, and right.
             IndexCompatData.Items atSavepoint = data.itemsAtSavepoint();
@@ -109,11 +84,9 @@ class IndexStateCompatibilityTest {
             }
 
             // More input: item changes, then v2 serves, then new features (each checkpointed before the next).
-            IndexCompatData.produceItems(kafka, prefix, data.itemsAfter);
-            IndexCompatData.awaitIngested(kafka, prefix, Topic.ITEM_EMBEDDINGS);
-            IndexCompatData.produceVersions(kafka, prefix, data.versionsAfter);
-            IndexCompatData.awaitIngested(kafka, prefix, Topic.MODEL_VERSIONS);
-            IndexCompatData.produceFeatures(kafka, prefix, data.featuresAfter);
+            input.produce(Topic.ITEM_EMBEDDINGS, data.itemsAfter, ItemEmbedding::getItemId, true);
+            input.produce(Topic.MODEL_VERSIONS, data.versionsAfter, ModelVersion::getVersion, true);
+            input.produce(Topic.USER_FEATURES, data.featuresAfter, UserFeatures::getUserId);
 
             IndexCompatData.Items after = data.itemsAfterRestore();
             Map<String, RecallResult> fromTopic = IndexCompatData.readRecall(kafka, prefix, data.featuresAfter);
@@ -147,46 +120,35 @@ class IndexStateCompatibilityTest {
      * features; no snapshot) until every user's recall is published and correct, and the final savepoint, copied into
      * {@code src/test/resources/savepoints/<release>}.
      */
-    @Test
-    @EnabledIfSystemProperty(named = CompatSavepoints.GENERATE_PROPERTY, matches = ".+")
+    @ReleasedSavepoints.Generator
     void generateSavepoint() throws Exception {
-        String release = System.getProperty(CompatSavepoints.GENERATE_PROPERTY);
-        Path target = CompatSavepoints.generationTarget(release);
-        String prefix = CompatSavepoints.topicPrefix(release);
-        String bootstrap = CLUSTER.bootstrapServers();
-        TopicAdmin.createPipelineTopics(bootstrap, prefix, IndexCompatData.PARTITIONS);
         IndexCompatData data = new IndexCompatData();
+        ReleasedSavepoints.Generation generation = ReleasedSavepoints.startGeneration(CLUSTER, IndexCompatData.PARTITIONS);
+        String prefix = generation.topicPrefix();
+        String bootstrap = CLUSTER.bootstrapServers();
         try (KafkaTestIO kafka = new KafkaTestIO(bootstrap)) {
+            JobInput input = new JobInput(kafka, prefix, IndexJob.NAME);
             JobClient a = JobSetup.submit(new IndexJob(), CLUSTER.environment(),
                     new IndexJob().parseConfig(IndexCompatData.jobArgs(bootstrap, prefix, IndexCompatData.FIRST_SNAPSHOT_INTERVAL_MS)));
             CLUSTER.awaitJobRunning(a.getJobID(), Duration.ofMinutes(2));
-            data.produceA(kafka, prefix, true);
+            data.produceA(input, true);
             awaitSnapshotsCurrent(a, Duration.ofMinutes(3));
-            String first = a.stopWithSavepoint(false, CLUSTER.savepointDir().toUri().toString(),
-                    SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
+            String first = ReleasedSavepoints.stopWithSavepoint(CLUSTER, a);
 
-            Configuration restore = new Configuration();
-            restore.setString("execution.state-recovery.path", first);
-            JobClient b = JobSetup.submit(new IndexJob(), CLUSTER.environment(restore),
-                    new IndexJob().parseConfig(IndexCompatData.jobArgs(bootstrap, prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS)));
-            CLUSTER.awaitJobRunning(b.getJobID(), Duration.ofMinutes(2));
-            data.produceB(kafka, prefix, true);
+            JobClient b = ReleasedSavepoints.submitFrom(CLUSTER, new IndexJob(),
+                    new IndexJob().parseConfig(IndexCompatData.jobArgs(bootstrap, prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS)), first);
+            data.produceB(input, true);
             Map<String, RecallResult> recall = IndexCompatData.readRecall(kafka, prefix, data.featuresB);
             IndexCompatData.Items items = data.itemsAtSavepoint();
             for (UserFeatures f : data.featuresB) {
                 IndexCompatData.assertRecall(recall.get(f.getUserId()), "v1", IndexCompatData.expectedRecall(f, "v1", items),
                         "recall of " + f.getUserId() + " before the savepoint");
             }
-            String savepoint = b.stopWithSavepoint(false, CLUSTER.savepointDir().toUri().toString(),
-                    SavepointFormatType.CANONICAL).get(5, TimeUnit.MINUTES);
+            String savepoint = ReleasedSavepoints.stopWithSavepoint(CLUSTER, b);
 
-            Properties meta = CompatSavepoints.baseMetadata(release, IndexJob.NAME, prefix, IndexCompatData.PARTITIONS,
-                    IndexCompatData.DATA_VERSION, data.fingerprint(),
-                    CompatSavepoints.endOffsets(bootstrap, IndexCompatData.inputTopics(prefix)));
-            meta.setProperty("job.args", String.join(" ", IndexCompatData.jobArgs("<broker>", prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS)));
-            CompatSavepoints.store(target, savepoint, meta, readme(release, meta));
-            System.out.printf("savepoint of release %s written to %s (%,d bytes)%n", release, target,
-                    CompatSavepoints.sizeBytes(target.resolve(CompatSavepoints.SAVEPOINT)));
+            Properties meta = generation.metadata(IndexJob.NAME, IndexCompatData.DATA_VERSION, data.fingerprint(),
+                    IndexCompatData.inputTopics(prefix), IndexCompatData.jobArgs("<broker>", prefix, IndexCompatData.SNAPSHOT_INTERVAL_MS));
+            generation.store(savepoint, meta, IndexStateCompatibilityTest.class, dataReadme(meta));
         }
     }
 
@@ -201,7 +163,7 @@ class IndexStateCompatibilityTest {
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<String, Double> current = Map.of();
         while (System.nanoTime() < deadline) {
-            current = shardMetric(rest, jobId, ".snapshotCurrent");
+            current = ShardMetrics.perShard(rest, jobId, ".snapshotCurrent");
             if (current.size() == IndexCompatData.SHARDS && current.values().stream().allMatch(v -> v >= 1)) {
                 return;
             }
@@ -210,36 +172,9 @@ class IndexStateCompatibilityTest {
         throw new AssertionError("shards' snapshots not current after " + timeout + ": " + current);
     }
 
-    /** A gauge of the shard operator per shard (shard number -> value), through the REST API. */
-    private static Map<String, Double> shardMetric(FlinkRestClient rest, String jobId, String suffix) throws Exception {
-        Map<String, Double> values = new LinkedHashMap<>();
-        for (JsonNode v : rest.get("/jobs/" + jobId).get("vertices")) {
-            if (!v.get("name").asText().contains("index shards")) {
-                continue;
-            }
-            String base = "/jobs/" + jobId + "/vertices/" + v.get("id").asText() + "/metrics";
-            List<String> ids = new ArrayList<>();
-            for (JsonNode m : rest.get(base)) {
-                String id = m.get("id").asText();
-                if (id.contains(".shard.") && id.endsWith(suffix)) {
-                    ids.add(id);
-                }
-            }
-            if (!ids.isEmpty()) {
-                for (JsonNode m : rest.get(base + "?get=" + String.join(",", ids))) {
-                    String shard = m.get("id").asText().replaceAll(".*\\.shard\\.(\\d+)\\..*", "$1");
-                    values.merge(shard, m.get("value").asDouble(), Math::max);
-                }
-            }
-        }
-        return values;
-    }
-
-    private static String readme(String release, Properties meta) {
-        return "# index-job savepoint of release " + release + "\n\n"
-                + "Taken with stop-with-savepoint (canonical format, RocksDB) by commit `" + meta.getProperty("commit")
-                + "` on Flink " + meta.getProperty("flink.version") + ", " + meta.getProperty("created") + ".\n\n"
-                + "Data: `IndexCompatData` data version " + meta.getProperty("data.version") + " (index-job test sources),"
+    /** The README's paragraph on the data of a release. */
+    private static String dataReadme(Properties meta) {
+        return "Data: `IndexCompatData` data version " + meta.getProperty("data.version") + " (index-job test sources),"
                 + " fed in two runs of the job: run A (v1 SERVING, 300 v1 items in 20 clusters, 15 deleted; snapshots every"
                 + " second, waited for on every shard), savepoint, run B restored from it with snapshots every 24 h"
                 + " (v2 LOADING, v2 vectors of every item, 6 newer v1 vectors, 4 deletes, 20 new items, features of 200"
@@ -247,9 +182,6 @@ class IndexStateCompatibilityTest {
                 + " is older than the items (a restore reconciles it) and no v2 snapshot (a restore rebuilds v2). "
                 + IndexCompatData.SHARDS + " shards; topics `" + meta.getProperty("topic.prefix") + "*`, "
                 + meta.getProperty("partitions") + " partitions, parallelism " + IndexCompatData.PARALLELISM
-                + "; the end offsets of the input topics are in `savepoint.properties`.\n\n"
-                + "`IndexStateCompatibilityTest` restores it into the current code. Released savepoints are never"
-                + " regenerated; a new release adds its own directory:\n\n"
-                + "    mvn -pl index-job test -Dtest=IndexStateCompatibilityTest -Dsavepoint.generate=<release>\n";
+                + "; the end offsets of the input topics are in `savepoint.properties`.";
     }
 }

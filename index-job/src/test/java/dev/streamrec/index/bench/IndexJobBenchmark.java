@@ -26,8 +26,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.Trigger;
@@ -37,6 +35,7 @@ import dev.streamrec.client.Lookup;
 import dev.streamrec.client.RecallClient;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.IndexOptions;
+import dev.streamrec.index.ShardMetrics;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
@@ -394,32 +393,9 @@ public final class IndexJobBenchmark implements BenchStack.Benchmark {
         return rest.runningJob(IndexJob.NAME, Duration.ofSeconds(10)).orElseThrow().toString();
     }
 
-    /** A metric of the shard operator, per shard (summed over subtasks where a shard shows up once). */
+    /** A metric of the shard operator, per shard. */
     private Map<String, Double> shardMetrics(String jobId, String suffix) throws Exception {
-        Map<String, Double> values = new LinkedHashMap<>();
-        JsonNode vertices = rest.get("/jobs/" + jobId).get("vertices");
-        for (JsonNode v : vertices) {
-            if (!v.get("name").asText().contains("index shards")) {
-                continue;
-            }
-            String base = "/jobs/" + jobId + "/vertices/" + v.get("id").asText() + "/metrics";
-            List<String> ids = new ArrayList<>();
-            for (JsonNode m : rest.get(base)) {
-                String id = m.get("id").asText();
-                if (id.contains(".shard.") && id.endsWith(suffix)) {
-                    ids.add(id);
-                }
-            }
-            for (int i = 0; i < ids.size(); i += 50) {
-                String get = String.join(",", ids.subList(i, Math.min(ids.size(), i + 50)));
-                for (JsonNode m : rest.get(base + "?get=" + get)) {
-                    String id = m.get("id").asText();
-                    String shard = id.replaceAll(".*\\.shard\\.(\\d+)\\..*", "$1");
-                    values.merge(shard, m.get("value").asDouble(), Math::max);
-                }
-            }
-        }
-        return values;
+        return ShardMetrics.perShard(rest, jobId, suffix);
     }
 
     private void awaitCommittedToEnd(Topic topic, Duration timeout) throws Exception {

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -99,6 +100,23 @@ public final class KafkaTestIO implements AutoCloseable {
                         sendFailure.compareAndSet(null, error);
                     }
                 });
+    }
+
+    /** Sends every record without waiting, key and Kafka timestamp taken from each, then {@link #flush()}es. */
+    public <T extends SpecificRecordBase> void produceAll(String topic, List<T> records, Function<T, String> key,
+            ToLongFunction<T> timestampMillis) {
+        for (T record : records) {
+            produceAsync(topic, key.apply(record), record, timestampMillis.applyAsLong(record));
+        }
+        flush();
+    }
+
+    /**
+     * Like {@link #produceAll(String, List, Function, ToLongFunction)} with the time of sending as each record's Kafka
+     * timestamp (for a replay of history: timestamps long past would be deleted at once by time-based retention).
+     */
+    public <T extends SpecificRecordBase> void produceAll(String topic, List<T> records, Function<T, String> key) {
+        produceAll(topic, records, key, record -> System.currentTimeMillis());
     }
 
     public void flush() {
