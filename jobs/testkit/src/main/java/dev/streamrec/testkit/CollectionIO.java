@@ -21,6 +21,7 @@ import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.jobs.JobIO;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.PipelineJob;
@@ -93,6 +94,11 @@ public final class CollectionIO implements JobIO {
         synchronized (list) {
             return (List<T>) new ArrayList<>(list);
         }
+    }
+
+    /** The reason codes of the dead letters the job wrote ({@code undecodable}, {@code bad-vector}, ...), sorted. */
+    public List<String> deadLetterCodes() {
+        return this.<DeadLetter>output(Topic.DEAD_LETTERS).stream().map(d -> d.getReason().split(":", 2)[0]).sorted().toList();
     }
 
     /** Forgets what this instance collected. */
