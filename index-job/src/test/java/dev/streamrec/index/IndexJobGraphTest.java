@@ -24,10 +24,11 @@ import dev.streamrec.testkit.OperatorUids;
 
 /**
  * The whole index-job graph without a broker: bounded collections in, collecting sinks out, on a local MiniCluster
- * with RocksDB. Bounded inputs are read side by side, so a user's request may reach a shard before some items do:
- * this test checks what holds whatever the interleaving (every user is answered from every shard, each candidate is
- * a live item of the right version with its exact cosine score, the triggers are excluded from i2i, bad input is
- * dead-lettered); recall quality against exact search is IndexJobIntegrationTest's, where items are ingested first.
+ * with RocksDB. The users' features are released one per completed checkpoint after a first (undecodable) record, so
+ * they reach the shards after the items (a completed checkpoint means every operator has processed what the item
+ * source emitted before it): every user is then answered from every shard with live items of the right version and
+ * their exact cosine scores, the triggers are excluded from i2i, and bad input is dead-lettered. Recall quality against
+ * exact search is IndexJobIntegrationTest's.
  */
 class IndexJobGraphTest {
     /** The uids the released savepoints were taken with: changing one loses that operator's state on upgrade. */
@@ -40,7 +41,7 @@ class IndexJobGraphTest {
             "index-user-features-source");
 
     static JobConfig config() {
-        return new IndexJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "1000", "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION),
+        return new IndexJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "300", "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION),
                 "--index.shards", "4", "--recall.k", "20", "--recall.debounce.ms", "0");
     }
 
@@ -67,8 +68,9 @@ class IndexJobGraphTest {
                 .input(Topic.MODEL_VERSIONS, ModelVersion.class, ModelVersion::getVersion,
                         List.of(IndexFixtures.phase("v1", ModelPhase.SERVING, IndexFixtures.T0)))
                 .input(Topic.ITEM_EMBEDDINGS, ItemEmbedding.class, ItemEmbedding::getItemId, items)
+                .raw(Topic.USER_FEATURES, "user-x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8))
                 .input(Topic.USER_FEATURES, UserFeatures.class, UserFeatures::getUserId, users)
-                .raw(Topic.USER_FEATURES, "user-x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8));
+                .onePerCheckpoint(Topic.USER_FEATURES);
 
         JobConfig config = config();
         io.run(new IndexJob(), config);

@@ -42,6 +42,7 @@ public final class CollectionIO implements JobIO {
 
     private final String id = UUID.randomUUID().toString();
     private final Map<Topic, List<RawRecord>> inputs = new EnumMap<>(Topic.class);
+    private final java.util.Set<Topic> gated = java.util.EnumSet.noneOf(Topic.class);
 
     /** Adds records to a topic's input, encoded as a producer would (key = {@code key}, Avro single-object value). */
     public <T extends SpecificRecordBase> CollectionIO input(Topic topic, Class<T> type, Function<T, String> key, List<T> records) {
@@ -50,6 +51,16 @@ public final class CollectionIO implements JobIO {
             String k = key.apply(r);
             raw(topic, k == null ? null : k.getBytes(StandardCharsets.UTF_8), serde.encode(r));
         }
+        return this;
+    }
+
+    /**
+     * Makes {@code topic}'s input emit one record per completed checkpoint (the first at once). Completing a checkpoint
+     * means every operator has processed what the other sources emitted before it, so records of this topic after the
+     * first reach a job that has taken in the inputs read so far (for example users' features after the items).
+     */
+    public CollectionIO onePerCheckpoint(Topic topic) {
+        gated.add(topic);
         return this;
     }
 
@@ -69,7 +80,8 @@ public final class CollectionIO implements JobIO {
         }
         List<RawRecord> copy = List.copyOf(records);
         GeneratorFunction<Long, RawRecord> byIndex = index -> copy.get(index.intValue());
-        return new DataGeneratorSource<>(byIndex, copy.size(), RateLimiterStrategy.noOp(), TypeInformation.of(RawRecord.class));
+        RateLimiterStrategy rate = gated.contains(topic) ? RateLimiterStrategy.perCheckpoint(1) : RateLimiterStrategy.noOp();
+        return new DataGeneratorSource<>(byIndex, copy.size(), rate, TypeInformation.of(RawRecord.class));
     }
 
     @Override
