@@ -13,7 +13,7 @@ import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.jobs.JobMetrics;
 
@@ -22,7 +22,7 @@ import dev.streamrec.jobs.JobMetrics;
  * and vectors travel different paths, so either may come first; a newer request supersedes an older one still
  * waiting (its late vectors are ignored).
  */
-public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, ShardCommand> {
+public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, IndexCommand> {
     /** A request whose vectors came first is parked with this requestedAt until the request itself arrives. */
     private static final long PLACEHOLDER = -1;
 
@@ -42,7 +42,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
     }
 
     @Override
-    public void processElement1(RecallRequest request, Context ctx, Collector<ShardCommand> out) throws Exception {
+    public void processElement1(RecallRequest request, Context ctx, Collector<IndexCommand> out) throws Exception {
         RecallRequest waiting = pending.value();
         if (waiting != null && waiting.getRequestId() > request.getRequestId()) {
             superseded.inc();
@@ -59,7 +59,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
     }
 
     @Override
-    public void processElement2(TriggerVector vector, Context ctx, Collector<ShardCommand> out) throws Exception {
+    public void processElement2(TriggerVector vector, Context ctx, Collector<IndexCommand> out) throws Exception {
         RecallRequest waiting = pending.value();
         if (waiting != null && waiting.getRequestId() > vector.getRequestId()) {
             return; // belongs to a superseded request
@@ -75,7 +75,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         completeOrWait(waiting, out);
     }
 
-    private void completeOrWait(RecallRequest request, Collector<ShardCommand> out) throws Exception {
+    private void completeOrWait(RecallRequest request, Collector<IndexCommand> out) throws Exception {
         if (request.getRequestedAt() == PLACEHOLDER
                 || !request.getTriggerVectors().keySet().containsAll(request.getTriggerItems())) {
             pending.update(request);
@@ -90,7 +90,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         });
         for (int shard = 0; shard < shards; shard++) {
             RecallRequest forShard = RecallRequest.newBuilder(request).setTriggerVectors(known).setShard(shard).build();
-            out.collect(new ShardCommand(null, forShard, null));
+            out.collect(new IndexCommand(null, forShard, null));
         }
     }
 

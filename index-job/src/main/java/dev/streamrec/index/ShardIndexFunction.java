@@ -41,7 +41,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.VersionedVector;
 import dev.streamrec.index.ann.IndexParams;
@@ -66,7 +66,7 @@ import dev.streamrec.jobs.ModelVersions;
  * vector (u2i) and, per i2i seed, the seed's nearest items excluding the user's own trigger items, all from the
  * index of the request's model version only.
  */
-public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, ShardCommand, ModelVersion, ShardAnswer> {
+public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, IndexCommand, ModelVersion, ShardAnswer> {
     private static final Logger LOG = LoggerFactory.getLogger(ShardIndexFunction.class);
     /** Snapshot bytes are stored in chunks: RocksDB handles a few MB per value well, not hundreds. */
     static final int SNAPSHOT_CHUNK_BYTES = 4 << 20;
@@ -134,7 +134,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, S
     }
 
     @Override
-    public void processElement(ShardCommand command, ReadOnlyContext ctx, Collector<ShardAnswer> out) throws Exception {
+    public void processElement(IndexCommand command, ReadOnlyContext ctx, Collector<ShardAnswer> out) throws Exception {
         LoadedShard shard = ensureLoaded(ctx.getCurrentKey());
         if (command.getItem() != null) {
             ModelVersion version = ctx.getBroadcastState(ModelVersions.STATE).get(command.getItem().getModelVersion());

@@ -12,7 +12,7 @@ import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
@@ -39,8 +39,8 @@ final class IndexFixtures {
         return new ItemEmbedding(id, version, List.of(), null, List.of(), ItemStatus.DELETED, eventTime);
     }
 
-    static ShardCommand command(ItemEmbedding item) {
-        return new ShardCommand(item, null, null);
+    static IndexCommand command(ItemEmbedding item) {
+        return new IndexCommand(item, null, null);
     }
 
     static ModelVersion phase(String version, ModelPhase phase, long eventTime) {

@@ -13,11 +13,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.TriggerVector;
 
 class RequestAssemblerTest {
-    private KeyedTwoInputStreamOperatorTestHarness<String, RecallRequest, TriggerVector, ShardCommand> h;
+    private KeyedTwoInputStreamOperatorTestHarness<String, RecallRequest, TriggerVector, IndexCommand> h;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -49,7 +49,7 @@ class RequestAssemblerTest {
         h.processElement2(vector(1, "b"), 0); // b has no vector (deleted): not a seed, but answered
         assertThat(h.extractOutputValues()).isEmpty();
         h.processElement2(vector(1, "c", 0, 1), 0);
-        List<ShardCommand> out = h.extractOutputValues();
+        List<IndexCommand> out = h.extractOutputValues();
         assertThat(out).extracting(c -> c.getQuery().getShard()).containsExactly(0, 1, 2);
         assertThat(out.get(0).getQuery().getTriggerVectors()).containsOnlyKeys("a", "c");
         assertThat(Vectors.fromBytes(out.get(2).getQuery().getTriggerVectors().get("c"))).containsExactly(0f, 1f);
