@@ -12,8 +12,8 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
-import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.IndexCommand;
+import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.jobs.JobMetrics;
 
@@ -67,7 +67,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         if (waiting == null || waiting.getRequestId() < vector.getRequestId()) {
             waiting = RecallRequest.newBuilder()
                     .setUserId(vector.getUserId()).setRequestId(vector.getRequestId()).setModelVersion(vector.getModelVersion())
-                    .setUserVector(Vectors.EMPTY).setSourceEventTime(0).setRequestedAt(PLACEHOLDER)
+                    .setUserVector(AvroVectors.EMPTY).setSourceEventTime(0).setRequestedAt(PLACEHOLDER)
                     .setTriggerVectors(new HashMap<>())
                     .build();
         }
@@ -84,7 +84,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         pending.clear();
         Map<String, ByteBuffer> known = new HashMap<>();
         request.getTriggerVectors().forEach((item, v) -> {
-            if (!Vectors.isEmpty(v)) {
+            if (!AvroVectors.isEmpty(v)) {
                 known.put(item, v);
             }
         });

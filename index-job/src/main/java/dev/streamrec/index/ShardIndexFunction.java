@@ -35,13 +35,13 @@ import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.VersionedVector;
 import dev.streamrec.index.ann.IndexParams;
@@ -151,7 +151,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
 
     private void apply(LoadedShard shard, ItemEmbedding event, long now) throws Exception {
         String itemId = event.getItemId();
-        float[] unit = event.getVector().isEmpty() ? null : Vectors.normalized(Vectors.fromList(event.getVector()));
+        float[] unit = ItemChanges.unitVector(event);
         ItemChanges.Change change = ItemChanges.apply(items.get(itemId), event, unit, this::nextSequence, now);
         if (change == null) {
             shard.staleUpdates.inc();
@@ -166,7 +166,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
         }
         for (String version : change.upserted()) {
             VersionedVector v = change.item().getVersions().get(version);
-            float[] vector = Vectors.fromBytes(v.getVector());
+            float[] vector = AvroVectors.fromBytes(v.getVector());
             shard.indexFor(version, vector.length).upsert(itemId, vector, v.getSeq());
         }
         shard.dirty = true;
@@ -179,8 +179,8 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
         List<ScoredItem> u2i = List.of();
         Map<String, List<ScoredItem>> i2i = new HashMap<>();
         if (index != null && index.size() > 0) {
-            if (!Vectors.isEmpty(query.getUserVector())) {
-                float[] userVector = Vectors.fromBytes(query.getUserVector());
+            if (!AvroVectors.isEmpty(query.getUserVector())) {
+                float[] userVector = AvroVectors.fromBytes(query.getUserVector());
                 if (userVector.length == index.dimension()) {
                     u2i = scored(index.search(userVector, settings.k(), id -> false));
                 } else {
@@ -191,7 +191,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
             for (String seed : query.getTriggerItems()) {
                 java.nio.ByteBuffer bytes = query.getTriggerVectors().get(seed);
                 if (bytes != null) {
-                    float[] seedVector = Vectors.fromBytes(bytes);
+                    float[] seedVector = AvroVectors.fromBytes(bytes);
                     if (seedVector.length == index.dimension()) {
                         i2i.put(seed, scored(index.search(seedVector, settings.i2iPerTrigger(), excluded::contains)));
                     }
@@ -260,11 +260,11 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
                 ShardVectorIndex index = fromSnapshot.get(version);
                 if (index == null) {
                     toBuild.computeIfAbsent(version, k -> new ArrayList<>())
-                            .add(new IndexedVector(e.getKey(), Vectors.fromBytes(vv.getVector()), vv.getSeq()));
+                            .add(new IndexedVector(e.getKey(), AvroVectors.fromBytes(vv.getVector()), vv.getSeq()));
                 } else {
                     live.computeIfAbsent(version, k -> new HashSet<>()).add(e.getKey());
                     if (index.version(e.getKey()) != vv.getSeq()) {
-                        index.upsert(e.getKey(), Vectors.fromBytes(vv.getVector()), vv.getSeq());
+                        index.upsert(e.getKey(), AvroVectors.fromBytes(vv.getVector()), vv.getSeq());
                         reconciled++;
                     }
                 }

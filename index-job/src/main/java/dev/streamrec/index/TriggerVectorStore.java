@@ -9,10 +9,10 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
-import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.VersionedVector;
@@ -61,13 +61,13 @@ public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, In
                 misses.inc();
             }
             out.collect(new TriggerVector(lookup.getUserId(), lookup.getRequestId(), lookup.getItemId(),
-                    lookup.getModelVersion(), v == null ? Vectors.EMPTY : v.getVector()));
+                    lookup.getModelVersion(), v == null ? AvroVectors.EMPTY : v.getVector()));
         }
     }
 
     private void apply(ItemEmbedding event, ReadOnlyContext ctx) throws Exception {
         long now = ctx.currentProcessingTime();
-        float[] unit = event.getVector().isEmpty() ? null : Vectors.normalized(Vectors.fromList(event.getVector()));
+        float[] unit = ItemChanges.unitVector(event);
         ItemChanges.Change change = ItemChanges.apply(item.value(), event, unit, () -> 0L, now);
         if (change == null) {
             return;

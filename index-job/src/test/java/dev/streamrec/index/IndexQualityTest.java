@@ -22,11 +22,11 @@ import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;

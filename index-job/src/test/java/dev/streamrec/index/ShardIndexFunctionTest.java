@@ -26,14 +26,15 @@ import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Sharding;
+import dev.streamrec.index.ann.VectorMath;
 import dev.streamrec.jobs.ModelVersions;
 
 /** The shard operator through Flink's harness, on RocksDB: item changes, queries, versions, restore and rescale. */
@@ -248,9 +249,9 @@ class ShardIndexFunctionTest {
 
     /** Brute-force top-k by cosine: the reference. */
     private static List<String> exactTop(Map<String, float[]> items, float[] query, int k) {
-        float[] q = Vectors.normalized(query);
+        float[] q = VectorMath.normalized(query);
         return items.entrySet().stream()
-                .sorted(java.util.Comparator.comparingDouble(e -> -dot(q, Vectors.normalized(e.getValue()))))
+                .sorted(java.util.Comparator.comparingDouble(e -> -dot(q, VectorMath.normalized(e.getValue()))))
                 .limit(k).map(Map.Entry::getKey).collect(Collectors.toList());
     }
 

@@ -46,7 +46,7 @@ public final class BruteForceIndex {
 
     /** @return false when ignored (older version than the current one) */
     public boolean upsert(String itemId, float[] vector, long version) {
-        float[] unit = Vectors.unitCopy(vector, dimension);
+        float[] unit = VectorMath.unitCopy(vector, dimension);
         if (unit == null) {
             throw new IllegalArgumentException("zero vector for item " + itemId);
         }
@@ -93,7 +93,7 @@ public final class BruteForceIndex {
 
     /** The exact {@code k} most similar live items, best first (ties: smaller id first), skipping {@code exclude}d ids. */
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        float[] q = Vectors.unitCopy(query, dimension);
+        float[] q = VectorMath.unitCopy(query, dimension);
         if (k <= 0 || size == 0 || q == null) {
             return List.of();
         }
@@ -102,7 +102,7 @@ public final class BruteForceIndex {
         int[] hslot = new int[cap];
         int n = 0;
         for (int s = 0; s < size; s++) {
-            float score = Vectors.dot(q, flat, s * dimension);
+            float score = VectorMath.dot(q, flat, s * dimension);
             if (n == cap && !better(score, s, hs[0], hslot[0])) {
                 continue;
             }

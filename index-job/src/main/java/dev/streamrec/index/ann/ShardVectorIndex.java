@@ -57,7 +57,6 @@ public final class ShardVectorIndex {
     private final IndexParams params;
     private Graph graph;
     private long compactions;
-    private long lastCompactionNanos;
     private Executor compactionExecutor;
     private Compaction pending;
 
@@ -107,14 +106,6 @@ public final class ShardVectorIndex {
         return compactions;
     }
 
-    /**
-     * How long the last completed compaction took in nanoseconds, from start to swap (0 if none). In the background
-     * this is not a pause: the index kept serving meanwhile.
-     */
-    public long lastCompactionNanos() {
-        return lastCompactionNanos;
-    }
-
     /** True while a background compaction runs (its graph is not in use yet). */
     public boolean compactionInProgress() {
         return pending != null;
@@ -137,7 +128,7 @@ public final class ShardVectorIndex {
      */
     public boolean upsert(String itemId, float[] vector, long version) {
         checkId(itemId);
-        float[] unit = Vectors.unitCopy(vector, dimension);
+        float[] unit = VectorMath.unitCopy(vector, dimension);
         if (unit == null) {
             throw new IllegalArgumentException("zero vector for item " + itemId);
         }
@@ -201,7 +192,7 @@ public final class ShardVectorIndex {
      * @param exclude ids to leave out, or null
      */
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        float[] q = Vectors.unitCopy(query, dimension);
+        float[] q = VectorMath.unitCopy(query, dimension);
         finishCompactionIfDone();
         HnswIndex<String, float[], IndexItem, Float> hnsw = graph.hnsw;
         int live = hnsw.size();
@@ -239,13 +230,11 @@ public final class ShardVectorIndex {
             awaitCompaction();
             return;
         }
-        long start = System.nanoTime();
         Collection<IndexItem> live = graph.hnsw.items();
         Graph fresh = new Graph(dimension, params, capacityFor(params, live.size()));
         fresh.addAll(live, threads);
         graph = fresh;
         compactions++;
-        lastCompactionNanos = System.nanoTime() - start;
     }
 
     /** Waits for a running background compaction, if any, and switches to its graph. */
@@ -329,7 +318,6 @@ public final class ShardVectorIndex {
         }
         graph = fresh;
         compactions++;
-        lastCompactionNanos = System.nanoTime() - c.startNanos;
     }
 
     static int capacityFor(IndexParams params, int items) {
@@ -345,7 +333,7 @@ public final class ShardVectorIndex {
         Map<String, IndexItem> byId = new HashMap<>(Math.max(16, (int) (items.size() / 0.75f) + 1));
         for (IndexedVector v : items) {
             checkId(v.itemId());
-            float[] unit = Vectors.unitCopy(v.vector(), dimension);
+            float[] unit = VectorMath.unitCopy(v.vector(), dimension);
             if (unit == null) {
                 throw new IllegalArgumentException("zero vector for item " + v.itemId());
             }

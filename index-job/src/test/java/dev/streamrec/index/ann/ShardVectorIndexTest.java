@@ -40,7 +40,7 @@ class ShardVectorIndexTest {
     }
 
     private static float[] unit(float[] v) {
-        return Vectors.unitCopy(v, v.length);
+        return VectorMath.unitCopy(v, v.length);
     }
 
     @Test
@@ -102,7 +102,7 @@ class ShardVectorIndexTest {
         List<Neighbor> nearOld = index.search(old, 300, null);
         assertThat(nearOld.stream().filter(n -> n.itemId().equals("i0")))
                 .singleElement()
-                .satisfies(n -> assertThat(n.score()).isCloseTo(Vectors.dot(unit(old), unit(moved)), within(1e-5f)));
+                .satisfies(n -> assertThat(n.score()).isCloseTo(VectorMath.dot(unit(old), unit(moved)), within(1e-5f)));
         // the old vector left a deleted node behind
         assertThat(index.deletedNodeCount()).isEqualTo(1);
     }

@@ -31,7 +31,7 @@ import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.ShardVectorIndex;
 import dev.streamrec.index.ann.Sharding;
 import dev.streamrec.index.ann.TopK;
-import dev.streamrec.index.ann.Vectors;
+import dev.streamrec.index.ann.VectorMath;
 
 /**
  * Side-by-side comparison on the same seeded clustered vectors: (a) exact brute force, (b) one raw hnswlib-core
@@ -381,7 +381,7 @@ public final class AnnComparison {
 
     /** Cosine distance takes raw vectors; inner product needs unit vectors. */
     private float[] prepare(float[] v) {
-        return o.rawCosine ? v : Vectors.unitCopy(v, o.dimension);
+        return o.rawCosine ? v : VectorMath.unitCopy(v, o.dimension);
     }
 
     /** Both HNSW variants go through the same library code: warm it up for both before anything is timed. */
