@@ -1,8 +1,5 @@
 package dev.streamrec.index;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
@@ -45,6 +42,7 @@ import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.VersionedVector;
 import dev.streamrec.index.ann.IndexParams;
+import dev.streamrec.index.ann.IndexSnapshotCodec;
 import dev.streamrec.index.ann.IndexedVector;
 import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.ShardVectorIndex;
@@ -308,10 +306,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
             }
             parts.add(new java.io.ByteArrayInputStream(chunk));
         }
-        try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(
-                new SequenceInputStream(Collections.enumeration(parts)), 1 << 16))) {
-            return ShardVectorIndex.readSnapshot(in, settings.indexParams());
-        }
+        return IndexSnapshotCodec.readAll(new SequenceInputStream(Collections.enumeration(parts)), settings.indexParams());
     }
 
     // ---- maintenance: snapshots and tombstone cleanup, per shard on a processing-time timer ----
@@ -352,11 +347,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
         long start = System.nanoTime();
         long bytes = 0;
         for (Map.Entry<String, ShardVectorIndex> e : shard.indexes.entrySet()) {
-            ByteArrayOutputStream buffer = new ByteArrayOutputStream(1 << 20);
-            try (DataOutputStream data = new DataOutputStream(buffer)) {
-                e.getValue().writeSnapshot(data);
-            }
-            byte[] all = buffer.toByteArray();
+            byte[] all = IndexSnapshotCodec.toBytes(e.getValue());
             bytes += all.length;
             int chunks = Math.max(1, (all.length + SNAPSHOT_CHUNK_BYTES - 1) / SNAPSHOT_CHUNK_BYTES);
             for (int i = 0; i < chunks; i++) {

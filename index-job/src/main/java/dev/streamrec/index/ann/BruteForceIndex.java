@@ -9,10 +9,10 @@ import java.util.function.Predicate;
 
 /**
  * Exact cosine top-k by scanning every vector: the independent reference for tests and benchmarks. Vectors are kept
- * unit-normalised in one flat array; versions follow the same rule as {@link ShardVectorIndex} (an update older than
- * the item's current version is ignored). Not thread-safe.
+ * unit-normalised in one flat array. A removed item is forgotten with its version (unlike in {@link ShardVectorIndex},
+ * where its delete's version holds until a compaction). Not thread-safe.
  */
-public final class BruteForceIndex {
+public final class BruteForceIndex implements VectorIndex {
 
     private final int dimension;
     private final Map<String, Integer> slotOf = new HashMap<>();
@@ -36,15 +36,17 @@ public final class BruteForceIndex {
         flat = new float[cap * dimension];
     }
 
+    @Override
     public int dimension() {
         return dimension;
     }
 
+    @Override
     public int size() {
         return size;
     }
 
-    /** @return false when ignored (older version than the current one) */
+    @Override
     public boolean upsert(String itemId, float[] vector, long version) {
         float[] unit = VectorMath.unitCopy(vector, dimension);
         if (unit == null) {
@@ -69,7 +71,7 @@ public final class BruteForceIndex {
         return true;
     }
 
-    /** @return false when absent or newer than {@code version} */
+    @Override
     public boolean remove(String itemId, long version) {
         Integer slot = slotOf.get(itemId);
         if (slot == null || version < versions[slot]) {
@@ -87,11 +89,13 @@ public final class BruteForceIndex {
         return true;
     }
 
+    @Override
     public boolean contains(String itemId) {
         return slotOf.containsKey(itemId);
     }
 
-    /** The exact {@code k} most similar live items, best first (ties: smaller id first), skipping {@code exclude}d ids. */
+    /** {@inheritDoc} Exact; ties: smaller id first. */
+    @Override
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
         float[] q = VectorMath.unitCopy(query, dimension);
         if (k <= 0 || size == 0 || q == null) {
