@@ -38,7 +38,7 @@ final class LoadedShard {
     private final Executor compactions;
     // concurrent: metric gauges read it from the reporter thread
     private final Map<String, ShardVectorIndex> indexes = new ConcurrentHashMap<>();
-    final LoadedShardMetrics metrics;
+    private final LoadedShardMetrics metrics;
     /** The heap indexes changed since the shard's last snapshot. */
     private volatile boolean dirty;
     private volatile long restoreMillis;
@@ -74,6 +74,11 @@ final class LoadedShard {
         }
         dirty = true;
         metrics.itemUpdates.inc();
+    }
+
+    /** Counts an item update that changes nothing: older than the state, or of a retired version. */
+    void staleUpdate() {
+        metrics.staleUpdates.inc();
     }
 
     /** This shard's local top-K for the user vector and per i2i seed, from the index of the request's version only. */

@@ -113,7 +113,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
         if (command.getItem() != null) {
             ModelVersion version = ctx.getBroadcastState(ModelVersions.STATE).get(command.getItem().getModelVersion());
             if (version != null && version.getPhase() == ModelPhase.RETIRED) {
-                shard.metrics.staleUpdates.inc();
+                shard.staleUpdate();
                 return;
             }
             apply(shard, command.getItem(), ctx.currentProcessingTime());
@@ -128,7 +128,7 @@ public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, I
         ItemChanges.Change change = ItemChanges.apply(items.get(itemId), event, ItemChanges.unitVector(event),
                 this::nextSequence, now);
         if (change == null) {
-            shard.metrics.staleUpdates.inc();
+            shard.staleUpdate();
             return;
         }
         items.put(itemId, change.item());
