@@ -7,12 +7,12 @@ import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.index.ann.Sharding;
@@ -71,8 +71,8 @@ public class IndexJob extends PipelineJob {
                 .connect(versions)
                 .process(new ItemValidator(NAME, config.topic(Topic.ITEM_EMBEDDINGS), settings.defaultDimension()))
                 .uid(graph.uid("items-validate")).name("validate item vectors"));
-        DataStream<ShardCommand> itemCommands = items
-                .map(item -> new ShardCommand(item, null, null)).returns(TypeInformation.of(ShardCommand.class))
+        DataStream<IndexCommand> itemCommands = items
+                .map(item -> new IndexCommand(item, null, null)).returns(TypeInformation.of(IndexCommand.class))
                 .uid(graph.uid("item-commands")).name("item change");
 
         SingleOutputStreamOperator<UserFeatures> features = graph.read(Topic.USER_FEATURES, "user-features",
@@ -84,8 +84,8 @@ public class IndexJob extends PipelineJob {
                 .process(new RecallScheduler(settings))
                 .uid(graph.uid("recall-scheduler")).name("schedule recall (debounce)");
 
-        DataStream<ShardCommand> lookups = requests.getSideOutput(RecallScheduler.LOOKUPS)
-                .map(lookup -> new ShardCommand(null, null, lookup)).returns(TypeInformation.of(ShardCommand.class))
+        DataStream<IndexCommand> lookups = requests.getSideOutput(RecallScheduler.LOOKUPS)
+                .map(lookup -> new IndexCommand(null, null, lookup)).returns(TypeInformation.of(IndexCommand.class))
                 .uid(graph.uid("trigger-lookup-commands")).name("trigger lookup");
         SingleOutputStreamOperator<TriggerVector> triggerVectors = itemCommands.union(lookups)
                 .keyBy(IndexJob::itemKey, Types.STRING)
@@ -93,7 +93,7 @@ public class IndexJob extends PipelineJob {
                 .process(new TriggerVectorStore(settings.deletedRetentionMs()))
                 .uid(graph.uid("trigger-vectors")).name("trigger vectors");
 
-        SingleOutputStreamOperator<ShardCommand> queries = requests.keyBy(RecallRequest::getUserId)
+        SingleOutputStreamOperator<IndexCommand> queries = requests.keyBy(RecallRequest::getUserId)
                 .connect(triggerVectors.keyBy(TriggerVector::getUserId))
                 .process(new RequestAssembler(shards))
                 .uid(graph.uid("request-assembler")).name("assemble and fan out");
@@ -112,12 +112,12 @@ public class IndexJob extends PipelineJob {
     }
 
     /** Items and lookups of the trigger-vector store are keyed by item id. */
-    static String itemKey(ShardCommand command) {
+    static String itemKey(IndexCommand command) {
         return command.getItem() != null ? command.getItem().getItemId() : command.getLookup().getItemId();
     }
 
     /** Items go to their item's shard; a fanned-out query names its shard. */
-    static int shardKey(ShardCommand command, int shards) {
+    static int shardKey(IndexCommand command, int shards) {
         return command.getItem() != null ? Sharding.shardOf(command.getItem().getItemId(), shards) : command.getQuery().getShard();
     }
 }

@@ -10,6 +10,7 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.VersionedVector;
+import dev.streamrec.index.ann.VectorMath;
 
 /**
  * How one item-embeddings event changes an item's durable state, in event time: an upsert replaces the version's
@@ -21,6 +22,11 @@ public final class ItemChanges {
 
     /** The item after the event, and which versions' index entries must be upserted or removed. */
     public record Change(ShardItem item, List<String> upserted, List<String> removed) {}
+
+    /** The event's vector normalised, as {@link #apply} takes it: null for a delete (which carries none). */
+    public static float[] unitVector(ItemEmbedding event) {
+        return event.getVector().isEmpty() ? null : VectorMath.normalized(AvroVectors.fromList(event.getVector()));
+    }
 
     /**
      * @param current    the item's state, or null if unknown
@@ -53,7 +59,7 @@ public final class ItemChanges {
         if (t <= item.getDeletedAt() || (known != null && known.getEventTime() > t)) {
             return null;
         }
-        versions.put(event.getModelVersion(), new VersionedVector(Vectors.toBytes(unitVector), t, nextSeq.getAsLong()));
+        versions.put(event.getModelVersion(), new VersionedVector(AvroVectors.toBytes(unitVector), t, nextSeq.getAsLong()));
         item.setCategory(event.getCategory());
         item.setTags(new ArrayList<>(event.getTags()));
         item.setUpdatedAt(now);
@@ -68,10 +74,5 @@ public final class ItemChanges {
     /** A tombstone (no live vector) older than the retention can go: no replay can be that old. */
     public static boolean isExpiredTombstone(ShardItem item, long now, long retentionMs) {
         return item.getVersions().isEmpty() && item.getUpdatedAt() + retentionMs <= now;
-    }
-
-    public static float[] vector(ShardItem item, String version) {
-        VersionedVector v = item.getVersions().get(version);
-        return v == null ? null : Vectors.fromBytes(v.getVector());
     }
 }

@@ -10,6 +10,7 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.index.ann.VectorMath;
 import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.io.Checks;
@@ -68,7 +69,7 @@ public class ItemValidator extends BroadcastProcessFunction<ItemEmbedding, Model
             return null;
         }
         Rejection r = Checks.vector("vector", item.getVector(), dimension);
-        if (r == null && Vectors.normalized(Vectors.fromList(item.getVector())) == null) {
+        if (r == null && VectorMath.normalized(AvroVectors.fromList(item.getVector())) == null) {
             r = new Rejection(Rejection.BAD_VECTOR, "vector has zero length");
         }
         return r;

@@ -123,17 +123,17 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         requests.inc();
         out.collect(request);
         for (String item : request.getTriggerItems()) {
-            ctx.output(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, Vectors.EMPTY));
+            ctx.output(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, AvroVectors.EMPTY));
         }
     }
 
     /** The request for a user's features under one model version. */
     static RecallRequest request(UserFeatures features, String version, long requestId, int seeds, long now) {
-        ByteBuffer userVector = Vectors.EMPTY;
+        ByteBuffer userVector = AvroVectors.EMPTY;
         for (UserVector v : features.getVectors()) {
             if (v.getModelVersion().equals(version)) {
-                float[] f = Vectors.fromList(v.getVector());
-                userVector = Vectors.toBytes(f);
+                float[] f = AvroVectors.fromList(v.getVector());
+                userVector = AvroVectors.toBytes(f);
             }
         }
         Set<String> excluded = new LinkedHashSet<>();
@@ -161,7 +161,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         long h = 1125899906842597L;
         for (UserVector v : vectors) {
             h = 31 * h + v.getModelVersion().hashCode();
-            h = 31 * h + Arrays.hashCode(Vectors.fromList(v.getVector()));
+            h = 31 * h + Arrays.hashCode(AvroVectors.fromList(v.getVector()));
         }
         return h;
     }

@@ -12,8 +12,8 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.jobs.JobMetrics;
 
@@ -22,7 +22,7 @@ import dev.streamrec.jobs.JobMetrics;
  * and vectors travel different paths, so either may come first; a newer request supersedes an older one still
  * waiting (its late vectors are ignored).
  */
-public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, ShardCommand> {
+public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, IndexCommand> {
     /** A request whose vectors came first is parked with this requestedAt until the request itself arrives. */
     private static final long PLACEHOLDER = -1;
 
@@ -42,7 +42,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
     }
 
     @Override
-    public void processElement1(RecallRequest request, Context ctx, Collector<ShardCommand> out) throws Exception {
+    public void processElement1(RecallRequest request, Context ctx, Collector<IndexCommand> out) throws Exception {
         RecallRequest waiting = pending.value();
         if (waiting != null && waiting.getRequestId() > request.getRequestId()) {
             superseded.inc();
@@ -59,7 +59,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
     }
 
     @Override
-    public void processElement2(TriggerVector vector, Context ctx, Collector<ShardCommand> out) throws Exception {
+    public void processElement2(TriggerVector vector, Context ctx, Collector<IndexCommand> out) throws Exception {
         RecallRequest waiting = pending.value();
         if (waiting != null && waiting.getRequestId() > vector.getRequestId()) {
             return; // belongs to a superseded request
@@ -67,7 +67,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         if (waiting == null || waiting.getRequestId() < vector.getRequestId()) {
             waiting = RecallRequest.newBuilder()
                     .setUserId(vector.getUserId()).setRequestId(vector.getRequestId()).setModelVersion(vector.getModelVersion())
-                    .setUserVector(Vectors.EMPTY).setSourceEventTime(0).setRequestedAt(PLACEHOLDER)
+                    .setUserVector(AvroVectors.EMPTY).setSourceEventTime(0).setRequestedAt(PLACEHOLDER)
                     .setTriggerVectors(new HashMap<>())
                     .build();
         }
@@ -75,7 +75,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         completeOrWait(waiting, out);
     }
 
-    private void completeOrWait(RecallRequest request, Collector<ShardCommand> out) throws Exception {
+    private void completeOrWait(RecallRequest request, Collector<IndexCommand> out) throws Exception {
         if (request.getRequestedAt() == PLACEHOLDER
                 || !request.getTriggerVectors().keySet().containsAll(request.getTriggerItems())) {
             pending.update(request);
@@ -84,13 +84,13 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         pending.clear();
         Map<String, ByteBuffer> known = new HashMap<>();
         request.getTriggerVectors().forEach((item, v) -> {
-            if (!Vectors.isEmpty(v)) {
+            if (!AvroVectors.isEmpty(v)) {
                 known.put(item, v);
             }
         });
         for (int shard = 0; shard < shards; shard++) {
             RecallRequest forShard = RecallRequest.newBuilder(request).setTriggerVectors(known).setShard(shard).build();
-            out.collect(new ShardCommand(null, forShard, null));
+            out.collect(new IndexCommand(null, forShard, null));
         }
     }
 

@@ -9,10 +9,10 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.VersionedVector;
@@ -25,7 +25,7 @@ import dev.streamrec.jobs.ModelVersions;
  * the same item changes as the shards ({@link ItemChanges}), so a deleted item has no vector here either. The answer
  * is empty when the item has no live vector of the version.
  */
-public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, ShardCommand, ModelVersion, TriggerVector> {
+public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, IndexCommand, ModelVersion, TriggerVector> {
     private final long deletedRetentionMs;
 
     private transient ValueState<ShardItem> item;
@@ -49,7 +49,7 @@ public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, Sh
     }
 
     @Override
-    public void processElement(ShardCommand command, ReadOnlyContext ctx, Collector<TriggerVector> out) throws Exception {
+    public void processElement(IndexCommand command, ReadOnlyContext ctx, Collector<TriggerVector> out) throws Exception {
         if (command.getItem() != null) {
             apply(command.getItem(), ctx);
         } else if (command.getLookup() != null) {
@@ -61,13 +61,13 @@ public class TriggerVectorStore extends KeyedBroadcastProcessFunction<String, Sh
                 misses.inc();
             }
             out.collect(new TriggerVector(lookup.getUserId(), lookup.getRequestId(), lookup.getItemId(),
-                    lookup.getModelVersion(), v == null ? Vectors.EMPTY : v.getVector()));
+                    lookup.getModelVersion(), v == null ? AvroVectors.EMPTY : v.getVector()));
         }
     }
 
     private void apply(ItemEmbedding event, ReadOnlyContext ctx) throws Exception {
         long now = ctx.currentProcessingTime();
-        float[] unit = event.getVector().isEmpty() ? null : Vectors.normalized(Vectors.fromList(event.getVector()));
+        float[] unit = ItemChanges.unitVector(event);
         ItemChanges.Change change = ItemChanges.apply(item.value(), event, unit, () -> 0L, now);
         if (change == null) {
             return;

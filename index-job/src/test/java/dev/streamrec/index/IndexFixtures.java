@@ -7,15 +7,16 @@ import java.util.List;
 import java.util.Map;
 
 import dev.streamrec.avro.ActionType;
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
+import dev.streamrec.index.ann.VectorMath;
 
 /** Records for the index-job's tests. */
 final class IndexFixtures {
@@ -39,8 +40,8 @@ final class IndexFixtures {
         return new ItemEmbedding(id, version, List.of(), null, List.of(), ItemStatus.DELETED, eventTime);
     }
 
-    static ShardCommand command(ItemEmbedding item) {
-        return new ShardCommand(item, null, null);
+    static IndexCommand command(ItemEmbedding item) {
+        return new IndexCommand(item, null, null);
     }
 
     static ModelVersion phase(String version, ModelPhase phase, long eventTime) {
@@ -51,10 +52,10 @@ final class IndexFixtures {
     static RecallRequest query(String user, long requestId, String version, float[] userVector, Map<String, float[]> seeds,
                                List<String> excluded, int shard) {
         Map<String, ByteBuffer> vectors = new HashMap<>();
-        seeds.forEach((k, v) -> vectors.put(k, Vectors.toBytes(Vectors.normalized(v))));
+        seeds.forEach((k, v) -> vectors.put(k, AvroVectors.toBytes(VectorMath.normalized(v))));
         return RecallRequest.newBuilder()
                 .setUserId(user).setRequestId(requestId).setModelVersion(version)
-                .setUserVector(userVector == null ? Vectors.EMPTY : Vectors.toBytes(userVector))
+                .setUserVector(userVector == null ? AvroVectors.EMPTY : AvroVectors.toBytes(userVector))
                 .setTriggerItems(new ArrayList<>(seeds.keySet()))
                 .setExcludedItems(excluded)
                 .setTriggerVectors(vectors)

@@ -21,6 +21,7 @@ import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.index.ann.BruteForceIndex;
+import dev.streamrec.index.ann.VectorMath;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.QueryableStates;
@@ -86,7 +87,7 @@ class IndexJobIntegrationTest {
 
                     UserFeatures f = reader.lookup(features.getJobID(), user, QueryableStates.userFeatures(),
                             Duration.ofSeconds(30), x -> x.getLastEventTime() == queried.getSourceEventTime());
-                    float[] userVector = Vectors.fromList(f.getVectors().get(0).getVector());
+                    float[] userVector = AvroVectors.fromList(f.getVectors().get(0).getVector());
                     assertThat(queried.getModelVersion()).isEqualTo("v1");
                     assertThat(queried.getCandidates()).hasSize(50);
                     assertThat(queried.getCandidates()).extracting(Candidate::getItemId)
@@ -122,8 +123,8 @@ class IndexJobIntegrationTest {
     }
 
     private static double cosine(float[] user, IndexScenario scenario, String itemId) {
-        float[] item = Vectors.normalized(scenario.versions.get("v1").vector(Integer.parseInt(itemId.replaceAll("\\D", ""))));
-        float[] u = Vectors.normalized(user);
+        float[] item = VectorMath.normalized(scenario.versions.get("v1").vector(Integer.parseInt(itemId.replaceAll("\\D", ""))));
+        float[] u = VectorMath.normalized(user);
         double dot = 0;
         for (int i = 0; i < u.length; i++) {
             dot += u[i] * item[i];

@@ -110,7 +110,7 @@ class IndexJobRolloverTest {
                 UserFeatures f = reader.lookup(features.getJobID(), r.getUserId(), QueryableStates.userFeatures(),
                         Duration.ofSeconds(30), x -> x.getLastEventTime() == r.getSourceEventTime());
                 UserVector v = f.getVectors().stream().filter(x -> x.getModelVersion().equals(version)).findFirst().orElseThrow();
-                sum += IndexScenario.recallAt10(r, Vectors.fromList(v.getVector()), exact);
+                sum += IndexScenario.recallAt10(r, AvroVectors.fromList(v.getVector()), exact);
                 assertThat(r.getCandidates()).extracting(Candidate::getItemId).noneMatch(scenario.deleted::contains);
             }
         }

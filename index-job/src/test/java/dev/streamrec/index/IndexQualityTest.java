@@ -22,11 +22,11 @@ import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
@@ -51,11 +51,11 @@ class IndexQualityTest {
         assertThat(settings.shards()).isEqualTo(8);
         assertThat(settings.k()).isEqualTo(200);
         // Two subtasks, as the job runs them, each fed by its own thread: shards build in parallel on two cores.
-        List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> subtasks = new ArrayList<>();
+        List<KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer>> subtasks = new ArrayList<>();
         for (int subtask = 0; subtask < PARALLELISM; subtask++) {
             var h = new KeyedBroadcastOperatorTestHarness<>(
                     new CoBroadcastWithKeyedOperator<>(new ShardIndexFunction(settings), List.of(ModelVersions.STATE)),
-                    (ShardCommand c) -> IndexJob.shardKey(c, settings.shards()), Types.INT, MAX_PARALLELISM, PARALLELISM, subtask);
+                    (IndexCommand c) -> IndexJob.shardKey(c, settings.shards()), Types.INT, MAX_PARALLELISM, PARALLELISM, subtask);
             h.setStateBackend(new EmbeddedRocksDBStateBackend());
             h.open();
             h.setProcessingTime(T0);
@@ -104,7 +104,7 @@ class IndexQualityTest {
                 for (int shard = 0; shard < settings.shards(); shard++) {
                     var h = subtasks.get(KeyGroupRangeAssignment.assignKeyToParallelOperator(shard, MAX_PARALLELISM, PARALLELISM));
                     RecallRequest r = IndexFixtures.query("u" + q, 1, "v1", query, Map.of(), List.of(), shard);
-                    h.processElement(new ShardCommand(null, r, null), 0);
+                    h.processElement(new IndexCommand(null, r, null), 0);
                     List<ShardAnswer> out = h.extractOutputValues();
                     merged = RecallMerge.accumulate(merged, out.get(out.size() - 1), settings.k(), settings.i2iPerTrigger());
                     h.getOutput().clear();

@@ -67,7 +67,7 @@ class RecallSchedulerTest {
         assertThat(out).hasSize(1);
         RecallRequest r = out.get(0);
         assertThat(r.getUserId()).isEqualTo("u1");
-        assertThat(Vectors.fromBytes(r.getUserVector())).containsExactly(0.3f, 0.7f);
+        assertThat(AvroVectors.fromBytes(r.getUserVector())).containsExactly(0.3f, 0.7f);
         assertThat(r.getModelVersion()).isEqualTo("v1");
         assertThat(r.getSourceEventTime()).isEqualTo(T0 + 9);
         // Seeds: the 5 most recent distinct items with a positive weight (the disliked i8 is not a seed).
@@ -121,6 +121,6 @@ class RecallSchedulerTest {
         List<RecallRequest> out = h.extractOutputValues();
         assertThat(out).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
                 .containsExactly("u1@v1", "u1@v1", "u2@v2", "u1@v2");
-        assertThat(Vectors.isEmpty(out.get(3).getUserVector())).isTrue();
+        assertThat(AvroVectors.isEmpty(out.get(3).getUserVector())).isTrue();
     }
 }

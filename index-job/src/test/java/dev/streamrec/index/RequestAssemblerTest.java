@@ -12,12 +12,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.RecallRequest;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.avro.TriggerVector;
 
 class RequestAssemblerTest {
-    private KeyedTwoInputStreamOperatorTestHarness<String, RecallRequest, TriggerVector, ShardCommand> h;
+    private KeyedTwoInputStreamOperatorTestHarness<String, RecallRequest, TriggerVector, IndexCommand> h;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -33,13 +33,13 @@ class RequestAssemblerTest {
 
     private static RecallRequest request(long id, String... seeds) {
         return RecallRequest.newBuilder()
-                .setUserId("u").setRequestId(id).setModelVersion("v1").setUserVector(Vectors.toBytes(new float[] {1, 0}))
+                .setUserId("u").setRequestId(id).setModelVersion("v1").setUserVector(AvroVectors.toBytes(new float[] {1, 0}))
                 .setTriggerItems(List.of(seeds)).setExcludedItems(List.of(seeds))
                 .setSourceEventTime(T0).setRequestedAt(T0).build();
     }
 
     private static TriggerVector vector(long id, String item, float... v) {
-        return new TriggerVector("u", id, item, "v1", v.length == 0 ? Vectors.EMPTY : Vectors.toBytes(v));
+        return new TriggerVector("u", id, item, "v1", v.length == 0 ? AvroVectors.EMPTY : AvroVectors.toBytes(v));
     }
 
     @Test
@@ -49,10 +49,10 @@ class RequestAssemblerTest {
         h.processElement2(vector(1, "b"), 0); // b has no vector (deleted): not a seed, but answered
         assertThat(h.extractOutputValues()).isEmpty();
         h.processElement2(vector(1, "c", 0, 1), 0);
-        List<ShardCommand> out = h.extractOutputValues();
+        List<IndexCommand> out = h.extractOutputValues();
         assertThat(out).extracting(c -> c.getQuery().getShard()).containsExactly(0, 1, 2);
         assertThat(out.get(0).getQuery().getTriggerVectors()).containsOnlyKeys("a", "c");
-        assertThat(Vectors.fromBytes(out.get(2).getQuery().getTriggerVectors().get("c"))).containsExactly(0f, 1f);
+        assertThat(AvroVectors.fromBytes(out.get(2).getQuery().getTriggerVectors().get("c"))).containsExactly(0f, 1f);
     }
 
     @Test

@@ -26,14 +26,15 @@ import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
-import dev.streamrec.avro.ShardCommand;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Sharding;
+import dev.streamrec.index.ann.VectorMath;
 import dev.streamrec.jobs.ModelVersions;
 
 /** The shard operator through Flink's harness, on RocksDB: item changes, queries, versions, restore and rescale. */
@@ -41,9 +42,9 @@ class ShardIndexFunctionTest {
     private static final int MAX_PARALLELISM = 128;
     private static final int SHARDS = 4;
     private final RecallSettings settings = RecallSettings.defaults().withShards(SHARDS).withK(10, 5).withSnapshotIntervalMs(60_000);
-    private final List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> open = new ArrayList<>();
+    private final List<KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer>> open = new ArrayList<>();
 
-    private KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer> harness(
+    private KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer> harness(
             RecallSettings s, int parallelism, int subtask, OperatorSubtaskState restoreFrom) throws Exception {
         var h = new KeyedBroadcastOperatorTestHarness<>(
                 new CoBroadcastWithKeyedOperator<>(new ShardIndexFunction(s), List.of(ModelVersions.STATE)),
@@ -67,13 +68,13 @@ class ShardIndexFunctionTest {
     }
 
     /** One query per shard, as the assembler fans a request out; returns the merged top-K of u2i. */
-    private static List<String> u2i(KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer> h,
+    private static List<String> u2i(KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer> h,
                                     String version, float[] userVector) throws Exception {
         return ask(List.of(h), 1, version, userVector, Map.of(), List.of()).getU2i().stream().map(ScoredItem::getItemId).toList();
     }
 
     /** Sends a request to every shard (each to the subtask that owns it) and merges the answers. */
-    private static ShardAnswer ask(List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> subtasks,
+    private static ShardAnswer ask(List<KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer>> subtasks,
                                    int parallelism, String version, float[] userVector, Map<String, float[]> seeds,
                                    List<String> excluded) throws Exception {
         ShardAnswer merged = null;
@@ -81,7 +82,7 @@ class ShardIndexFunctionTest {
             var h = subtasks.get(KeyGroupRangeAssignment.assignKeyToParallelOperator(shard, MAX_PARALLELISM, parallelism));
             int before = h.extractOutputValues().size();
             RecallRequest q = query("u", 7, version, userVector, seeds, excluded, shard);
-            h.processElement(new ShardCommand(null, q, null), 0);
+            h.processElement(new IndexCommand(null, q, null), 0);
             List<ShardAnswer> out = h.extractOutputValues();
             assertThat(out).hasSize(before + 1);
             merged = RecallMerge.accumulate(merged, out.get(out.size() - 1), 10, 5);
@@ -187,7 +188,7 @@ class ShardIndexFunctionTest {
             OperatorSubtaskState snapshot = before.snapshot(1, T0);
 
             int parallelism = 3;
-            List<KeyedBroadcastOperatorTestHarness<Integer, ShardCommand, ModelVersion, ShardAnswer>> after = new ArrayList<>();
+            List<KeyedBroadcastOperatorTestHarness<Integer, IndexCommand, ModelVersion, ShardAnswer>> after = new ArrayList<>();
             for (int subtask = 0; subtask < parallelism; subtask++) {
                 after.add(harness(s, parallelism, subtask, snapshot));
             }
@@ -248,9 +249,9 @@ class ShardIndexFunctionTest {
 
     /** Brute-force top-k by cosine: the reference. */
     private static List<String> exactTop(Map<String, float[]> items, float[] query, int k) {
-        float[] q = Vectors.normalized(query);
+        float[] q = VectorMath.normalized(query);
         return items.entrySet().stream()
-                .sorted(java.util.Comparator.comparingDouble(e -> -dot(q, Vectors.normalized(e.getValue()))))
+                .sorted(java.util.Comparator.comparingDouble(e -> -dot(q, VectorMath.normalized(e.getValue()))))
                 .limit(k).map(Map.Entry::getKey).collect(Collectors.toList());
     }
 

@@ -9,10 +9,10 @@ import java.util.function.Predicate;
 
 /**
  * Exact cosine top-k by scanning every vector: the independent reference for tests and benchmarks. Vectors are kept
- * unit-normalised in one flat array; versions follow the same rule as {@link ShardVectorIndex} (an update older than
- * the item's current version is ignored). Not thread-safe.
+ * unit-normalised in one flat array. A removed item is forgotten with its version (unlike in {@link ShardVectorIndex},
+ * where its delete's version holds until a compaction). Not thread-safe.
  */
-public final class BruteForceIndex {
+public final class BruteForceIndex implements VectorIndex {
 
     private final int dimension;
     private final Map<String, Integer> slotOf = new HashMap<>();
@@ -36,17 +36,19 @@ public final class BruteForceIndex {
         flat = new float[cap * dimension];
     }
 
+    @Override
     public int dimension() {
         return dimension;
     }
 
+    @Override
     public int size() {
         return size;
     }
 
-    /** @return false when ignored (older version than the current one) */
+    @Override
     public boolean upsert(String itemId, float[] vector, long version) {
-        float[] unit = Vectors.unitCopy(vector, dimension);
+        float[] unit = VectorMath.unitCopy(vector, dimension);
         if (unit == null) {
             throw new IllegalArgumentException("zero vector for item " + itemId);
         }
@@ -69,7 +71,7 @@ public final class BruteForceIndex {
         return true;
     }
 
-    /** @return false when absent or newer than {@code version} */
+    @Override
     public boolean remove(String itemId, long version) {
         Integer slot = slotOf.get(itemId);
         if (slot == null || version < versions[slot]) {
@@ -87,13 +89,15 @@ public final class BruteForceIndex {
         return true;
     }
 
+    @Override
     public boolean contains(String itemId) {
         return slotOf.containsKey(itemId);
     }
 
-    /** The exact {@code k} most similar live items, best first (ties: smaller id first), skipping {@code exclude}d ids. */
+    /** {@inheritDoc} Exact; ties: smaller id first. */
+    @Override
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        float[] q = Vectors.unitCopy(query, dimension);
+        float[] q = VectorMath.unitCopy(query, dimension);
         if (k <= 0 || size == 0 || q == null) {
             return List.of();
         }
@@ -102,7 +106,7 @@ public final class BruteForceIndex {
         int[] hslot = new int[cap];
         int n = 0;
         for (int s = 0; s < size; s++) {
-            float score = Vectors.dot(q, flat, s * dimension);
+            float score = VectorMath.dot(q, flat, s * dimension);
             if (n == cap && !better(score, s, hs[0], hslot[0])) {
                 continue;
             }

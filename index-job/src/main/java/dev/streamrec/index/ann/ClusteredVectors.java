@@ -41,7 +41,7 @@ public final class ClusteredVectors {
             for (int d = 0; d < dimension; d++) {
                 v[d] = (float) gaussian(r);
             }
-            centroids[c] = Vectors.unitCopy(v, dimension);
+            centroids[c] = VectorMath.unitCopy(v, dimension);
         }
     }
 

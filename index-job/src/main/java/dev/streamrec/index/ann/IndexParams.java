@@ -96,10 +96,6 @@ public final class IndexParams implements Serializable {
         return new IndexParams(m, efConstruction, ef, v, growthFactor, compactionThreshold, compactionMinDeleted, compactionThreads);
     }
 
-    public IndexParams withGrowthFactor(double v) {
-        return new IndexParams(m, efConstruction, ef, initialCapacity, v, compactionThreshold, compactionMinDeleted, compactionThreads);
-    }
-
     /** Fraction of deleted nodes that triggers a rebuild; {@code >= 1} turns automatic compaction off. */
     public IndexParams withCompactionThreshold(double v) {
         return new IndexParams(m, efConstruction, ef, initialCapacity, growthFactor, v, compactionMinDeleted, compactionThreads);
@@ -107,10 +103,6 @@ public final class IndexParams implements Serializable {
 
     public IndexParams withCompactionMinDeleted(int v) {
         return new IndexParams(m, efConstruction, ef, initialCapacity, growthFactor, compactionThreshold, v, compactionThreads);
-    }
-
-    public IndexParams withCompactionThreads(int v) {
-        return new IndexParams(m, efConstruction, ef, initialCapacity, growthFactor, compactionThreshold, compactionMinDeleted, v);
     }
 
     @Override

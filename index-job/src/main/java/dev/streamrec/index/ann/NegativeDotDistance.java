@@ -17,7 +17,7 @@ final class NegativeDotDistance implements DistanceFunction<float[], Float> {
 
     @Override
     public Float distance(float[] u, float[] v) {
-        return -Vectors.dot(u, v);
+        return -VectorMath.dot(u, v);
     }
 
     private Object readResolve() {

@@ -1,26 +1,14 @@
 package dev.streamrec.index.ann;
 
-import java.io.DataInput;
-import java.io.DataOutput;
-import java.io.IOException;
-import java.io.StreamCorruptedException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.ObjLongConsumer;
 import java.util.function.Predicate;
 
-import com.github.jelmerk.hnswlib.core.NullProgressListener;
-import com.github.jelmerk.hnswlib.core.ObjectSerializer;
 import com.github.jelmerk.hnswlib.core.SearchResult;
 import com.github.jelmerk.hnswlib.core.hnsw.HnswIndex;
 
@@ -40,32 +28,27 @@ import com.github.jelmerk.hnswlib.core.hnsw.HnswIndex;
  *
  * <p>Compaction rebuilds the whole graph, at the build rate (seconds per 10,000 items). By default it runs in the
  * calling thread, inside the update that triggered it. With {@link #compactInBackground(Executor)} it runs on that
- * executor instead, from a copy of the live items' list (items are immutable) into a new graph, while this index
- * keeps serving and updating the old graph; updates made meanwhile are logged and replayed on the new graph (mostly
- * by the background task itself), and the next call on this index after the rebuild finishes swaps the graphs. The
- * old and the new graph are both in memory until then.
+ * executor instead ({@link BackgroundCompaction}), and the next call on this index after the rebuild finishes swaps
+ * the graphs. The old and the new graph are both in memory until then. Snapshots: {@link IndexSnapshotCodec}.
  *
  * <p>Not thread-safe: meant to be used by one thread (one Flink operator). hnswlib's own locks are uncontended then.
  */
-public final class ShardVectorIndex {
+public final class ShardVectorIndex implements VectorIndex {
 
-    private static final int SNAPSHOT_MAGIC = 0x53565831; // "SVX1"
-    private static final int SNAPSHOT_FORMAT = 1;
     private static final int MAX_ID_LENGTH = 16_384;
 
     private final int dimension;
     private final IndexParams params;
-    private Graph graph;
+    private HnswGraph graph;
     private long compactions;
-    private long lastCompactionNanos;
     private Executor compactionExecutor;
-    private Compaction pending;
+    private BackgroundCompaction pending;
 
     public ShardVectorIndex(int dimension, IndexParams params) {
-        this(dimension, params, new Graph(dimension, params, params.initialCapacity()));
+        this(dimension, params, new HnswGraph(dimension, params, params.initialCapacity()));
     }
 
-    private ShardVectorIndex(int dimension, IndexParams params, Graph graph) {
+    ShardVectorIndex(int dimension, IndexParams params, HnswGraph graph) {
         if (dimension < 1) {
             throw new IllegalArgumentException("dimension must be positive: " + dimension);
         }
@@ -74,6 +57,7 @@ public final class ShardVectorIndex {
         this.graph = graph;
     }
 
+    @Override
     public int dimension() {
         return dimension;
     }
@@ -82,7 +66,7 @@ public final class ShardVectorIndex {
         return params;
     }
 
-    /** Live items. */
+    @Override
     public int size() {
         return graph.hnsw.size();
     }
@@ -107,14 +91,6 @@ public final class ShardVectorIndex {
         return compactions;
     }
 
-    /**
-     * How long the last completed compaction took in nanoseconds, from start to swap (0 if none). In the background
-     * this is not a pause: the index kept serving meanwhile.
-     */
-    public long lastCompactionNanos() {
-        return lastCompactionNanos;
-    }
-
     /** True while a background compaction runs (its graph is not in use yet). */
     public boolean compactionInProgress() {
         return pending != null;
@@ -129,24 +105,20 @@ public final class ShardVectorIndex {
     }
 
     /**
-     * Inserts the item or replaces its vector (stored as a unit-length copy).
+     * {@inheritDoc}
      *
-     * @return false when ignored because {@code version} is lower than the item's current version or its delete's
-     * @throws IllegalArgumentException for a null/empty/overlong id, a vector of another dimension, with NaN or
-     *                                  infinite values, or of zero length
+     * <p>Also ignored when {@code version} is lower than the item's delete (until a compaction forgets it).
+     *
+     * @throws IllegalArgumentException also for a null, empty or overlong id
      */
+    @Override
     public boolean upsert(String itemId, float[] vector, long version) {
-        checkId(itemId);
-        float[] unit = Vectors.unitCopy(vector, dimension);
-        if (unit == null) {
-            throw new IllegalArgumentException("zero vector for item " + itemId);
-        }
-        IndexItem item = new IndexItem(itemId, unit, version);
+        IndexItem item = indexItem(itemId, vector, version, dimension);
         finishCompactionIfDone();
         boolean added = graph.upsert(item);
         if (added) {
             if (pending != null) {
-                pending.log.add(new Op(item, null, 0));
+                pending.logUpsert(item);
             } else {
                 maybeCompact();
             }
@@ -154,17 +126,13 @@ public final class ShardVectorIndex {
         return added;
     }
 
-    /**
-     * Removes the item; it is never returned by a search afterwards.
-     *
-     * @return false when the item is absent or has a higher version than {@code version}
-     */
+    @Override
     public boolean remove(String itemId, long version) {
         finishCompactionIfDone();
-        boolean removed = graph.hnsw.remove(itemId, version);
+        boolean removed = graph.remove(itemId, version);
         if (removed) {
             if (pending != null) {
-                pending.log.add(new Op(null, itemId, version));
+                pending.logRemove(itemId, version);
             } else {
                 maybeCompact();
             }
@@ -172,6 +140,7 @@ public final class ShardVectorIndex {
         return removed;
     }
 
+    @Override
     public boolean contains(String itemId) {
         return graph.hnsw.get(itemId).isPresent();
     }
@@ -194,14 +163,14 @@ public final class ShardVectorIndex {
     }
 
     /**
-     * The {@code k} live items most similar to {@code query} (cosine), best first, skipping ids {@code exclude}
-     * accepts (they do not count toward {@code k}: the search asks for more internally). Approximate: the effective
-     * HNSW ef is {@code max(ef, k)}. A zero query has no direction and returns an empty list.
+     * {@inheritDoc}
      *
-     * @param exclude ids to leave out, or null
+     * <p>Approximate: the effective HNSW ef is {@code max(ef, k)}; with exclusions the search asks for more
+     * internally.
      */
+    @Override
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
-        float[] q = Vectors.unitCopy(query, dimension);
+        float[] q = VectorMath.unitCopy(query, dimension);
         finishCompactionIfDone();
         HnswIndex<String, float[], IndexItem, Float> hnsw = graph.hnsw;
         int live = hnsw.size();
@@ -239,23 +208,17 @@ public final class ShardVectorIndex {
             awaitCompaction();
             return;
         }
-        long start = System.nanoTime();
         Collection<IndexItem> live = graph.hnsw.items();
-        Graph fresh = new Graph(dimension, params, capacityFor(params, live.size()));
+        HnswGraph fresh = HnswGraph.sizedFor(dimension, params, live.size());
         fresh.addAll(live, threads);
         graph = fresh;
         compactions++;
-        lastCompactionNanos = System.nanoTime() - start;
     }
 
     /** Waits for a running background compaction, if any, and switches to its graph. */
     public void awaitCompaction() {
         if (pending != null) {
-            try {
-                pending.done.join();
-            } catch (CompletionException e) {
-                // reported by finishCompaction
-            }
+            pending.await();
             finishCompaction();
         }
     }
@@ -266,7 +229,7 @@ public final class ShardVectorIndex {
      */
     public void cancelCompaction() {
         if (pending != null) {
-            pending.cancelled = true;
+            pending.cancel();
             pending = null;
         }
     }
@@ -275,66 +238,32 @@ public final class ShardVectorIndex {
         int deleted = graph.deleted();
         if (params.compactionThreshold() < 1.0 && deleted >= params.compactionMinDeleted()
                 && deleted > params.compactionThreshold() * graph.nodes) {
-            if (compactionExecutor == null || !startCompaction(compactionExecutor)) {
+            if (compactionExecutor != null) {
+                pending = BackgroundCompaction.start(new ArrayList<>(graph.hnsw.items()), dimension, params, compactionExecutor);
+            }
+            if (pending == null) { // no executor, or it refused the task
                 compact(params.compactionThreads());
             }
         }
     }
 
-    private boolean startCompaction(Executor executor) {
-        List<IndexItem> live = new ArrayList<>(graph.hnsw.items());
-        Compaction c = new Compaction(System.nanoTime());
-        int dim = dimension;
-        IndexParams p = params;
-        try {
-            c.done = CompletableFuture.supplyAsync(() -> {
-                Graph fresh = new Graph(dim, p, capacityFor(p, live.size()));
-                for (IndexItem item : live) {
-                    if (c.cancelled) {
-                        return null;
-                    }
-                    fresh.hnsw.add(item);
-                }
-                fresh.nodes = live.size();
-                // catch up with the updates made meanwhile; the owner replays whatever is logged after this
-                for (Op op = c.log.poll(); op != null && !c.cancelled; op = c.log.poll()) {
-                    op.applyTo(fresh);
-                }
-                return fresh;
-            }, executor);
-        } catch (RejectedExecutionException e) {
-            return false;
-        }
-        pending = c;
-        return true;
-    }
-
     private void finishCompactionIfDone() {
-        if (pending != null && pending.done.isDone()) {
+        if (pending != null && pending.isDone()) {
             finishCompaction();
         }
     }
 
     private void finishCompaction() {
-        Compaction c = pending;
+        BackgroundCompaction c = pending;
         pending = null;
-        Graph fresh;
-        try {
-            fresh = c.done.join();
-        } catch (CompletionException e) {
-            throw new IllegalStateException("background compaction failed; the index keeps its previous graph", e.getCause());
-        }
-        for (Op op = c.log.poll(); op != null; op = c.log.poll()) {
-            op.applyTo(fresh);
-        }
-        graph = fresh;
+        graph = c.finish();
         compactions++;
-        lastCompactionNanos = System.nanoTime() - c.startNanos;
     }
 
-    static int capacityFor(IndexParams params, int items) {
-        return (int) Math.min(Integer.MAX_VALUE - 8,
-                Math.max(params.initialCapacity(), (long) Math.ceil(items * params.growthFactor())));
+    /** The graph searches use now, after swapping in a finished background compaction: what a snapshot holds. */
+    HnswGraph graphInUse() {
+        finishCompactionIfDone();
+        return graph;
     }
 
     /**
@@ -344,175 +273,32 @@ public final class ShardVectorIndex {
     public static ShardVectorIndex build(int dimension, IndexParams params, Collection<IndexedVector> items, int threads) {
         Map<String, IndexItem> byId = new HashMap<>(Math.max(16, (int) (items.size() / 0.75f) + 1));
         for (IndexedVector v : items) {
-            checkId(v.itemId());
-            float[] unit = Vectors.unitCopy(v.vector(), dimension);
-            if (unit == null) {
-                throw new IllegalArgumentException("zero vector for item " + v.itemId());
-            }
-            IndexItem prev = byId.get(v.itemId());
-            if (prev == null || prev.version <= v.version()) {
-                byId.put(v.itemId(), new IndexItem(v.itemId(), unit, v.version()));
+            IndexItem item = indexItem(v.itemId(), v.vector(), v.version(), dimension);
+            IndexItem prev = byId.get(item.id);
+            if (prev == null || prev.version <= item.version) {
+                byId.put(item.id, item);
             }
         }
-        Graph graph = new Graph(dimension, params, capacityFor(params, byId.size()));
+        HnswGraph graph = HnswGraph.sizedFor(dimension, params, byId.size());
         graph.addAll(byId.values(), threads);
         return new ShardVectorIndex(dimension, params, graph);
     }
 
-    /**
-     * Writes the whole index (graph included, so loading it needs no rebuild) in a compact binary form: a small header,
-     * then hnswlib's own stream (its custom writeObject: ints for the links, {@link ItemCodec} records for the items)
-     * in length-prefixed frames. Writes the graph in use (a background compaction's new graph is not in use yet).
-     */
-    public void writeSnapshot(DataOutput out) throws IOException {
-        finishCompactionIfDone();
-        out.writeInt(SNAPSHOT_MAGIC);
-        out.writeInt(SNAPSHOT_FORMAT);
-        out.writeInt(dimension);
-        out.writeInt(graph.nodes);
-        try (Frames.Out frames = new Frames.Out(out)) {
-            graph.hnsw.save(frames);
-        }
-    }
-
-    /**
-     * Reads a snapshot written by {@link #writeSnapshot}. The graph keeps the m and efConstruction it was built with;
-     * the search ef and the capacity/compaction settings come from {@code params}.
-     */
-    public static ShardVectorIndex readSnapshot(DataInput in, IndexParams params) throws IOException {
-        int magic = in.readInt();
-        if (magic != SNAPSHOT_MAGIC) {
-            throw new StreamCorruptedException("not a ShardVectorIndex snapshot (magic " + Integer.toHexString(magic) + ")");
-        }
-        int format = in.readInt();
-        if (format != SNAPSHOT_FORMAT) {
-            throw new StreamCorruptedException("unknown snapshot format " + format);
-        }
-        int dimension = in.readInt();
-        int nodes = in.readInt();
-        HnswIndex<String, float[], IndexItem, Float> hnsw;
-        try (Frames.In frames = new Frames.In(in)) {
-            hnsw = HnswIndex.load(frames, ShardVectorIndex.class.getClassLoader());
-        } catch (IllegalArgumentException | ClassCastException e) {
-            throw new IOException("cannot read the index snapshot", e);
-        }
-        if (hnsw.getDimensions() != dimension) {
-            throw new StreamCorruptedException("snapshot dimension " + hnsw.getDimensions() + " != header " + dimension);
-        }
-        if (!((Object) hnsw.getItemSerializer() instanceof ItemCodec codec)) {
-            throw new StreamCorruptedException("snapshot was not written by ShardVectorIndex");
-        }
-        codec.endRead();
-        hnsw.setEf(params.ef());
-        Graph graph = new Graph(params, hnsw);
-        graph.nodes = nodes;
-        return new ShardVectorIndex(dimension, params, graph);
-    }
-
-    private static void checkId(String itemId) {
+    /** Checks the id and the vector, and keeps a unit-length copy. */
+    private static IndexItem indexItem(String itemId, float[] vector, long version, int dimension) {
         if (itemId == null || itemId.isEmpty() || itemId.length() > MAX_ID_LENGTH) {
             throw new IllegalArgumentException("item id must be 1 to " + MAX_ID_LENGTH + " characters");
         }
+        float[] unit = VectorMath.unitCopy(vector, dimension);
+        if (unit == null) {
+            throw new IllegalArgumentException("zero vector for item " + itemId);
+        }
+        return new IndexItem(itemId, unit, version);
     }
 
     @Override
     public String toString() {
         return "ShardVectorIndex{dimension=" + dimension + ", size=" + size() + ", nodes=" + graph.nodes + ", capacity="
                 + capacity() + (pending != null ? ", compacting" : "") + "}";
-    }
-
-    /** An hnswlib graph and its node count (hnswlib does not expose it). Used by one thread at a time. */
-    private static final class Graph {
-        final IndexParams params;
-        final HnswIndex<String, float[], IndexItem, Float> hnsw;
-        /** Nodes in the graph, live and deleted. */
-        int nodes;
-
-        Graph(int dimension, IndexParams params, int capacity) {
-            this(params, newHnsw(dimension, params, capacity));
-        }
-
-        Graph(IndexParams params, HnswIndex<String, float[], IndexItem, Float> hnsw) {
-            this.params = params;
-            this.hnsw = hnsw;
-        }
-
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        private static HnswIndex<String, float[], IndexItem, Float> newHnsw(int dimension, IndexParams params, int capacity) {
-            ItemCodec codec = new ItemCodec(dimension);
-            return HnswIndex.newBuilder(dimension, NegativeDotDistance.INSTANCE, capacity)
-                    .withM(params.m())
-                    .withEfConstruction(params.efConstruction())
-                    .withEf(params.ef())
-                    .withRemoveEnabled()
-                    .withCustomSerializers((ObjectSerializer<String>) (ObjectSerializer) codec,
-                            (ObjectSerializer<IndexItem>) (ObjectSerializer) codec)
-                    .build();
-        }
-
-        int deleted() {
-            return nodes - hnsw.size();
-        }
-
-        boolean upsert(IndexItem item) {
-            Optional<IndexItem> current = hnsw.get(item.id);
-            boolean newNode = true;
-            if (current.isPresent()) {
-                IndexItem cur = current.get();
-                if (item.version < cur.version) {
-                    return false;
-                }
-                newNode = !Arrays.equals(cur.vector, item.vector);
-            }
-            if (newNode && nodes >= hnsw.getMaxItemCount()) {
-                int cap = hnsw.getMaxItemCount();
-                hnsw.resize((int) Math.min(Integer.MAX_VALUE - 8,
-                        Math.max(cap + 1L, (long) Math.ceil(cap * params.growthFactor()))));
-            }
-            boolean added = hnsw.add(item);
-            if (added && newNode) {
-                nodes++;
-            }
-            return added;
-        }
-
-        /** Adds items with distinct ids to this fresh graph. */
-        void addAll(Collection<IndexItem> items, int threads) {
-            if (threads <= 1 || items.size() < 1000) {
-                for (IndexItem item : items) {
-                    hnsw.add(item);
-                }
-            } else {
-                try {
-                    hnsw.addAll(items, threads, NullProgressListener.INSTANCE, Integer.MAX_VALUE);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while building the index", e);
-                }
-            }
-            nodes += items.size();
-        }
-    }
-
-    /** An update made while a background compaction ran: an upsert ({@code item} set) or a remove. */
-    private record Op(IndexItem item, String removeId, long removeVersion) {
-        void applyTo(Graph g) {
-            if (item != null) {
-                g.upsert(item);
-            } else {
-                g.hnsw.remove(removeId, removeVersion);
-            }
-        }
-    }
-
-    private static final class Compaction {
-        final long startNanos;
-        final ConcurrentLinkedQueue<Op> log = new ConcurrentLinkedQueue<>();
-        volatile boolean cancelled;
-        CompletableFuture<Graph> done;
-
-        Compaction(long startNanos) {
-            this.startNanos = startNanos;
-        }
     }
 }

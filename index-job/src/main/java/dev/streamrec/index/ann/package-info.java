@@ -2,12 +2,18 @@
  * Nearest-neighbour indexes over item vectors: the HNSW index a shard keeps per model version, and exact search.
  *
  * <ul>
+ *   <li>{@link dev.streamrec.index.ann.VectorIndex}: what both indexes do (versioned upsert/remove, top-k search by
+ *       cosine with an exclusion predicate), so tests and benchmarks run the same code against either.</li>
  *   <li>{@link dev.streamrec.index.ann.ShardVectorIndex}: one hnswlib-core HNSW graph over one shard's items of one
- *       model version; upsert/remove with versions, top-k search by cosine with an exclusion predicate, capacity
- *       growth, compaction (in the caller's thread or in the background), binary snapshots, bulk build.</li>
+ *       model version; capacity growth, compaction in the caller's thread or in the background
+ *       ({@link dev.streamrec.index.ann.BackgroundCompaction}), bulk build. {@code HnswGraph} is the graph with its
+ *       node count.</li>
+ *   <li>{@link dev.streamrec.index.ann.IndexSnapshotCodec}: a {@code ShardVectorIndex} as snapshot bytes and back,
+ *       graph included ({@code ItemCodec} writes the items inside hnswlib's stream, {@code Frames} delimits it).</li>
  *   <li>{@link dev.streamrec.index.ann.BruteForceIndex}: exact cosine top-k, the reference for tests and benchmarks.</li>
  *   <li>{@link dev.streamrec.index.ann.TopK#mergeTopK}: merges the shards' best-first answers.</li>
  *   <li>{@link dev.streamrec.index.ann.Sharding#shardOf}: item id to shard (murmur3 of the UTF-8 id, stable).</li>
+ *   <li>{@link dev.streamrec.index.ann.VectorMath}: dot products and unit-length copies.</li>
  *   <li>{@link dev.streamrec.index.ann.ClusteredVectors}: seeded synthetic clustered vectors for tests and
  *       benchmarks.</li>
  * </ul>
@@ -36,9 +42,9 @@
  *       stalls the operator for over a minute (78 s measured). Either give the index an executor
  *       ({@code compactInBackground}) or raise {@code compactionThreshold} so it is rare; the defaults compact at
  *       30% deleted nodes.</li>
- *   <li><b>Restore.</b> Loading a snapshot ({@code writeSnapshot}/{@code readSnapshot}, about 380-400 bytes per
- *       item) takes 0.27 s for a 125,000-item shard against 78 s to rebuild it from the items, and returns the same
- *       graph, so searches answer exactly as before. Rebuilding ({@code build}) is the fallback when no snapshot
+ *   <li><b>Restore.</b> Loading a snapshot ({@code IndexSnapshotCodec}, about 380-400 bytes per item) takes 0.27 s
+ *       for a 125,000-item shard against 78 s to rebuild it from the items, and returns the same graph, so searches
+ *       answer exactly as before. Rebuilding ({@code build}) is the fallback when no snapshot
  *       exists; a snapshot older than the keyed state is brought up to date by diffing {@code forEachItem}'s ids and
  *       versions against the state and applying the differences.</li>
  *   <li><b>Search cost.</b> A search visits roughly ef x 2m nodes whatever k is below ef (defaults: ef 200), so one

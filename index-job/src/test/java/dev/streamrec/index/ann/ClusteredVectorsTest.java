@@ -35,7 +35,7 @@ class ClusteredVectorsTest {
         for (int i = 0; i < 50; i++) {
             float[] v = data.vector(i);
             nearest += items.search(v, 2, null).get(1).score();
-            random += Vectors.dot(Vectors.unitCopy(v, 64), Vectors.unitCopy(data.vector(1000 + i), 64));
+            random += VectorMath.dot(VectorMath.unitCopy(v, 64), VectorMath.unitCopy(data.vector(1000 + i), 64));
         }
         assertThat(nearest / 50).isGreaterThan(0.5);
         assertThat(Math.abs(random / 50)).isLessThan(0.2);

@@ -34,7 +34,7 @@ class ShardedQualityTest {
     static final int K = 10;
 
     final ClusteredVectors data = ClusteredVectors.of(2024, DIM);
-    final ShardVectorIndex[] shards = new ShardVectorIndex[SHARDS];
+    final VectorIndex[] shards = new VectorIndex[SHARDS];
     final BruteForceIndex exact = new BruteForceIndex(DIM, N);
 
     @BeforeAll
@@ -66,7 +66,7 @@ class ShardedQualityTest {
 
     private List<Neighbor> shardedSearch(float[] query, int k) {
         List<List<Neighbor>> answers = new ArrayList<>(SHARDS);
-        for (ShardVectorIndex shard : shards) {
+        for (VectorIndex shard : shards) {
             answers.add(shard.search(query, K_SHARD, null));
         }
         return TopK.mergeTopK(answers, k);
@@ -89,7 +89,7 @@ class ShardedQualityTest {
     @Order(1)
     void shardsSplitTheItemsEvenly() {
         int total = 0;
-        for (ShardVectorIndex shard : shards) {
+        for (VectorIndex shard : shards) {
             assertThat(shard.size()).isBetween(N / SHARDS - 600, N / SHARDS + 600);
             total += shard.size();
         }

@@ -260,10 +260,10 @@ public final class IndexJobBenchmark implements BenchStack.Benchmark {
     private Map<String, Object> shardSearchLatency() throws Exception {
         // The REST API answers from a metric cache and refreshes it (asynchronously, at most every 10 s) when asked:
         // ask once, then read after the refresh, or the figures are those of the build phase (empty histograms).
-        shardMetrics(currentJob(), ".recallLatencyMicros_median");
+        shardMetrics(currentJob(), ".shardSearchMicros_median");
         Thread.sleep(12_000);
-        Map<String, Double> p50 = shardMetrics(currentJob(), ".recallLatencyMicros_median");
-        Map<String, Double> p99 = shardMetrics(currentJob(), ".recallLatencyMicros_p99");
+        Map<String, Double> p50 = shardMetrics(currentJob(), ".shardSearchMicros_median");
+        Map<String, Double> p99 = shardMetrics(currentJob(), ".shardSearchMicros_p99");
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("shard_search_p50_ms_max_over_shards", BenchReport.round(p50.values().stream().mapToDouble(d -> d).max().orElse(Double.NaN) / 1000, 3));
         out.put("shard_search_p99_ms_max_over_shards", BenchReport.round(p99.values().stream().mapToDouble(d -> d).max().orElse(Double.NaN) / 1000, 3));

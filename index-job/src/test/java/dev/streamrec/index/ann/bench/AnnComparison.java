@@ -1,9 +1,7 @@
 package dev.streamrec.index.ann.bench;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -26,12 +24,14 @@ import com.github.jelmerk.hnswlib.core.hnsw.HnswIndex;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.IndexParams;
+import dev.streamrec.index.ann.IndexSnapshotCodec;
 import dev.streamrec.index.ann.IndexedVector;
 import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.ShardVectorIndex;
 import dev.streamrec.index.ann.Sharding;
 import dev.streamrec.index.ann.TopK;
-import dev.streamrec.index.ann.Vectors;
+import dev.streamrec.index.ann.VectorIndex;
+import dev.streamrec.index.ann.VectorMath;
 
 /**
  * Side-by-side comparison on the same seeded clustered vectors: (a) exact brute force, (b) one raw hnswlib-core
@@ -283,24 +283,7 @@ public final class AnnComparison {
         for (int s = 0; s < o.shards; s++) {
             shards[s] = new ShardVectorIndex(o.dimension, params);
         }
-        System sharded = new System() {
-            @Override
-            public void add(IndexedVector v) {
-                shards[Sharding.shardOf(v.itemId(), o.shards)].upsert(v.itemId(), v.vector(), v.version());
-            }
-
-            @Override
-            public List<String> search(float[] query) {
-                List<List<Neighbor>> answers = new ArrayList<>(o.shards);
-                for (ShardVectorIndex shard : shards) {
-                    answers.add(shard.search(query, o.k, null));
-                }
-                List<Neighbor> merged = TopK.mergeTopK(answers, o.k);
-                List<String> ids = new ArrayList<>(merged.size());
-                merged.forEach(n -> ids.add(n.itemId()));
-                return ids;
-            }
-        };
+        System sharded = new IndexSystem(shards);
         RawSystem raw = o.skipRaw ? null : new RawSystem();
         System[] systems = raw == null ? new System[] {sharded} : new System[] {sharded, raw};
         Clock[] clocks = build(systems);
@@ -330,28 +313,54 @@ public final class AnnComparison {
     /** Builds the exact index, fills {@code truth} with the exact top-k of the recall queries, then lets it go. */
     private SystemFigures exact(List<List<Neighbor>> truth) {
         long base = usedHeapAfterGc();
-        BruteForceIndex exact = new BruteForceIndex(o.dimension, o.items);
-        Clock clock = build(new System() {
-            @Override
-            public void add(IndexedVector v) {
-                exact.upsert(v.itemId(), v.vector(), v.version());
-            }
-
-            @Override
-            public List<String> search(float[] query) {
-                throw new UnsupportedOperationException();
-            }
-        })[0];
+        IndexSystem exact = new IndexSystem(new BruteForceIndex(o.dimension, o.items));
+        Clock clock = build(exact)[0];
         double bytes = (usedHeapAfterGc() - base) / (double) o.items;
         long[] nanos = new long[o.queries];
         for (int q = 0; q < o.queries; q++) {
             long t0 = java.lang.System.nanoTime();
-            truth.add(exact.search(data.query(q), o.k, null));
+            truth.add(exact.nearest(data.query(q)));
             nanos[q] = java.lang.System.nanoTime() - t0;
         }
         clock.hits10 = o.queries * Math.min(10, o.k);
         clock.hitsK = o.queries * o.k;
         return figures("brute force", clock, nanos, bytes);
+    }
+
+    /**
+     * Our indexes, searched as the job searches its shards: each item in its own shard, every shard's top-k merged.
+     * One index (brute force) is searched alone.
+     */
+    private final class IndexSystem implements System {
+        final VectorIndex[] shards;
+
+        IndexSystem(VectorIndex... shards) {
+            this.shards = shards;
+        }
+
+        @Override
+        public void add(IndexedVector v) {
+            shards[Sharding.shardOf(v.itemId(), shards.length)].upsert(v.itemId(), v.vector(), v.version());
+        }
+
+        List<Neighbor> nearest(float[] query) {
+            if (shards.length == 1) {
+                return shards[0].search(query, o.k, null);
+            }
+            List<List<Neighbor>> answers = new ArrayList<>(shards.length);
+            for (VectorIndex shard : shards) {
+                answers.add(shard.search(query, o.k, null));
+            }
+            return TopK.mergeTopK(answers, o.k);
+        }
+
+        @Override
+        public List<String> search(float[] query) {
+            List<Neighbor> merged = nearest(query);
+            List<String> ids = new ArrayList<>(merged.size());
+            merged.forEach(n -> ids.add(n.itemId()));
+            return ids;
+        }
     }
 
     /** One raw hnswlib-core index, used as its documentation shows (with remove enabled, as the shards need it). */
@@ -381,7 +390,7 @@ public final class AnnComparison {
 
     /** Cosine distance takes raw vectors; inner product needs unit vectors. */
     private float[] prepare(float[] v) {
-        return o.rawCosine ? v : Vectors.unitCopy(v, o.dimension);
+        return o.rawCosine ? v : VectorMath.unitCopy(v, o.dimension);
     }
 
     /** Both HNSW variants go through the same library code: warm it up for both before anything is timed. */
@@ -409,16 +418,11 @@ public final class AnnComparison {
     private RoundTrip snapshotRoundTrip(ShardVectorIndex shard) {
         try {
             // as the operator would: into a byte[] for keyed state, and back
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
             long t0 = java.lang.System.nanoTime();
-            DataOutputStream out = new DataOutputStream(bytes);
-            shard.writeSnapshot(out);
-            out.flush();
-            byte[] snapshot = bytes.toByteArray();
+            byte[] snapshot = IndexSnapshotCodec.toBytes(shard);
             double writeMs = (java.lang.System.nanoTime() - t0) / 1e6;
-            bytes = null;
             t0 = java.lang.System.nanoTime();
-            ShardVectorIndex loaded = ShardVectorIndex.readSnapshot(
+            ShardVectorIndex loaded = IndexSnapshotCodec.read(
                     new DataInputStream(new ByteArrayInputStream(snapshot)), params);
             double readMs = (java.lang.System.nanoTime() - t0) / 1e6;
             return new RoundTrip(snapshot, loaded, writeMs, readMs);

@@ -5,13 +5,13 @@ import java.nio.ByteOrder;
 import java.util.List;
 
 /**
- * Vectors as the index-job moves them: float32 little-endian bytes in Avro records (compact, no boxing), float[] in
- * the index. Stored vectors are unit length, so a dot product is the cosine similarity.
+ * Converts vectors between the forms the index-job's Avro records carry them in and float[]: float32 little-endian
+ * bytes in the internal records and state (compact, no boxing), lists of floats in the topics' records.
  */
-public final class Vectors {
+public final class AvroVectors {
     public static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-    private Vectors() {}
+    private AvroVectors() {}
 
     public static float[] fromList(List<Float> values) {
         float[] v = new float[values.size()];
@@ -42,14 +42,5 @@ public final class Vectors {
 
     public static boolean isEmpty(ByteBuffer bytes) {
         return bytes == null || !bytes.hasRemaining();
-    }
-
-    /** The unit vector in v's direction, or null when v has no direction (zero length) or a NaN/infinite value. */
-    public static float[] normalized(float[] v) {
-        try {
-            return dev.streamrec.index.ann.Vectors.unitCopy(v, v.length);
-        } catch (IllegalArgumentException nanOrInfinite) { // the only failure left at v's own dimension
-            return null;
-        }
     }
 }

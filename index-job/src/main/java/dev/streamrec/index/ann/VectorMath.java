@@ -1,9 +1,9 @@
 package dev.streamrec.index.ann;
 
-/** Small float-vector kernels shared by the indexes. */
-public final class Vectors {
+/** Float-vector arithmetic shared by the indexes and the job: dot products and unit-length copies. */
+public final class VectorMath {
 
-    private Vectors() {
+    private VectorMath() {
     }
 
     /**
@@ -71,5 +71,14 @@ public final class Vectors {
             u[i] = (float) (v[i] * inv);
         }
         return u;
+    }
+
+    /** The unit vector in v's direction, or null when v has no direction (zero length) or a NaN/infinite value. */
+    public static float[] normalized(float[] v) {
+        try {
+            return unitCopy(v, v.length);
+        } catch (IllegalArgumentException nanOrInfinite) { // the only failure left at v's own dimension
+            return null;
+        }
     }
 }
