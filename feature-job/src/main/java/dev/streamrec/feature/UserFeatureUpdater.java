@@ -137,6 +137,9 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
      * (so the next event of each version is taken as it comes, as 0.1.0 did).
      */
     private void migrateLegacyPhases() throws Exception {
+        if (!getOperatorStateBackend().getRegisteredBroadcastStateNames().contains(LEGACY_MODEL_PHASES.getName())) {
+            return; // not restored from 0.1.0: registering the old state would only carry an empty one along
+        }
         BroadcastState<String, String> legacy = getOperatorStateBackend().getBroadcastState(LEGACY_MODEL_PHASES);
         for (Map.Entry<String, String> e : legacy.entries()) {
             if (!versions.contains(e.getKey())) {

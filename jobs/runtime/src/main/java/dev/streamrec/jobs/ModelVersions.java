@@ -15,8 +15,9 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 
 /**
- * What the index-job knows of model versions: the latest control event per version (broadcast state), and the
- * rules that follow from it. Vectors of different versions are never compared: every request names one version.
+ * What the jobs know of model versions: the latest control event per version (broadcast state; a replayed older event
+ * never overwrites a newer one), and the rules that follow from it. Vectors of different versions are never compared:
+ * every request names one version.
  */
 public final class ModelVersions {
     /** Broadcast state: version -> its latest control event. */

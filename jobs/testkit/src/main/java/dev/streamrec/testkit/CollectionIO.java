@@ -4,8 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -42,7 +44,7 @@ public final class CollectionIO implements JobIO {
 
     private final String id = UUID.randomUUID().toString();
     private final Map<Topic, List<RawRecord>> inputs = new EnumMap<>(Topic.class);
-    private final java.util.Set<Topic> gated = java.util.EnumSet.noneOf(Topic.class);
+    private final Set<Topic> gated = EnumSet.noneOf(Topic.class);
 
     /** Adds records to a topic's input, encoded as a producer would (key = {@code key}, Avro single-object value). */
     public <T extends SpecificRecordBase> CollectionIO input(Topic topic, Class<T> type, Function<T, String> key, List<T> records) {
@@ -113,11 +115,6 @@ public final class CollectionIO implements JobIO {
         return this.<DeadLetter>output(Topic.DEAD_LETTERS).stream().map(d -> d.getReason().split(":", 2)[0]).sorted().toList();
     }
 
-    /** Forgets what this instance collected. */
-    public void clear() {
-        COLLECTED.keySet().removeIf(k -> k.startsWith(id + "/"));
-    }
-
     static final class CollectingSink<T> implements Sink<T> {
         private static final long serialVersionUID = 1L;
         private final String name;
@@ -132,7 +129,7 @@ public final class CollectionIO implements JobIO {
             return new SinkWriter<>() {
                 @Override
                 public void write(T element, Context context) {
-                    // Object reuse is on: keep a copy only where a record could be reused (ours are never modified).
+                    // Kept as is, although object reuse is on: the jobs never modify a record after emitting it.
                     list.add(element);
                 }
 

@@ -362,11 +362,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                         + user + "\" password=\"" + password + "\";");
     }
 
-    /** The settings a client needs to log in (security protocol, mechanism, JAAS), empty for a plaintext broker. */
-    public Map<String, String> clientLogin() {
-        return clientLogin;
-    }
-
     private void awaitReady(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Properties admin = new Properties();
