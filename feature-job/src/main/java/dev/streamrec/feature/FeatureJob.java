@@ -10,11 +10,14 @@ import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.jobs.ItemVectorValidator;
 import dev.streamrec.jobs.JobGraph;
 import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.PipelineJob;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.io.RecordValidators;
+import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.schemas.Topic;
 
 /**
@@ -23,7 +26,8 @@ import dev.streamrec.schemas.Topic;
  * <pre>
  * user-actions ─decode/validate─▶ keyBy(itemId) ─┐
  *                                                 ├─ ItemEnricher ─▶ keyBy(userId) ─ UserFeatureUpdater ─▶ user-features
- * item-embeddings ─decode/validate─▶ keyBy(itemId)┘                 model-versions ─▶ ┘ (queryable "user-features")
+ * item-embeddings ─decode─▶ keyBy(itemId) ─ validate(dimension per version) ─┘
+ * model-versions ─▶ broadcast to the item validator and ─▶ UserFeatureUpdater (queryable "user-features")
  * every bad record ─▶ dead-letters
  * </pre>
  */
@@ -48,17 +52,24 @@ public class FeatureJob extends PipelineJob {
                 .assignTimestampsAndWatermarks(JobSetup.watermarks(config, (a, ts) -> a.getEventTime()))
                 .uid(graph.uid("actions-watermarks")).name("event time");
 
-        SingleOutputStreamOperator<ItemEmbedding> items = graph.read(Topic.ITEM_EMBEDDINGS, "items", ItemEmbedding.class,
-                RecordValidators.itemEmbedding(config.getInt(FeatureOptions.DIMENSION), RecordValidators.futureSkewOnly(config)),
-                JobSetup.withoutEventTimeClock());
+        SingleOutputStreamOperator<ModelVersion> modelVersions = graph.read(Topic.MODEL_VERSIONS, "model-versions",
+                ModelVersion.class, RecordValidators.modelVersion(), JobSetup.withoutEventTimeClock());
+
+        // Each version's vectors are checked against its own dimension (from model-versions; the option is the
+        // default for versions that declare none).
+        SingleOutputStreamOperator<ItemEmbedding> items = graph.deadLettersOf(graph
+                .read(Topic.ITEM_EMBEDDINGS, "items", ItemEmbedding.class,
+                        RecordValidators.itemEmbeddingWithoutVector(RecordValidators.futureSkewOnly(config)),
+                        Tombstones.itemDeletes(), JobSetup.withoutEventTimeClock())
+                .keyBy(ItemEmbedding::getItemId)
+                .connect(modelVersions.broadcast(ModelVersions.STATE))
+                .process(ItemVectorValidator.of(config, config.getInt(FeatureOptions.DIMENSION)))
+                .uid(graph.uid("items-validate")).name("validate item vectors"));
 
         SingleOutputStreamOperator<EnrichedAction> enriched = graph.deadLettersOf(actions.keyBy(UserAction::getItemId)
                 .connect(items.keyBy(ItemEmbedding::getItemId))
                 .process(ItemEnricher.from(config), EnrichedActionSerializer.TYPE)
                 .uid(graph.uid("enrich-actions-with-items")).name("enrich actions with items"));
-
-        SingleOutputStreamOperator<ModelVersion> modelVersions = graph.read(Topic.MODEL_VERSIONS, "model-versions",
-                ModelVersion.class, RecordValidators.modelVersion(), JobSetup.withoutEventTimeClock());
 
         // A custom operator (micro-batches flushed before each checkpoint barrier); the broadcast input keeps its
         // phases in the operator's broadcast state.

@@ -16,7 +16,7 @@ public final class FeatureOptions {
             "Half-life of the exponential decay of preferences and user vectors, in event time.");
     public static final Option MAX_PREFERENCES = Option.of("features.max-preferences", 100,
             "Category and tag preferences kept per user (the strongest by absolute weight).");
-    public static final Option DIMENSION = Option.of("features.vector-dimension", 64, "Embedding dimension; other sizes are dead-lettered.");
+    public static final Option DIMENSION = Option.of("features.vector-dimension", 64, "Vector dimension of model versions that declare none on model-versions; other sizes are dead-lettered.");
     public static final Option USER_TTL_MS = Option.of("features.user-ttl.ms", 30L * 24 * 3600 * 1000,
             "A user with no action for this long (wall clock) is dropped from state.");
     public static final Option BATCH_MAX_DELAY_MS = Option.of("features.batch.max-delay.ms", 100,

@@ -25,6 +25,7 @@ import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;
+import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
 import dev.streamrec.schemas.Topic;
 
@@ -133,7 +134,8 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
             item = new ItemProfile(embedding.getItemId(), null, new ArrayList<>(), false, new HashMap<>(), new HashMap<>(), 0L);
         }
         Long seen = item.getVersionTimes().get(embedding.getModelVersion());
-        if (seen != null && seen > embedding.getEventTime()) {
+        Long allDeleted = item.getVersionTimes().get(Tombstones.ALL_VERSIONS); // a tombstone deletes every version
+        if ((seen != null && seen > embedding.getEventTime()) || (allDeleted != null && allDeleted > embedding.getEventTime())) {
             staleItemUpdates.inc(); // an older event replayed after a newer one: keep the newer
             return;
         }

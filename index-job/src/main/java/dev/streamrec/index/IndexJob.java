@@ -16,6 +16,7 @@ import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.index.ann.Sharding;
+import dev.streamrec.jobs.ItemVectorValidator;
 import dev.streamrec.jobs.JobGraph;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.ModelVersions;
@@ -23,13 +24,14 @@ import dev.streamrec.jobs.PipelineJob;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.io.Checks;
 import dev.streamrec.jobs.io.RecordValidators;
+import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.schemas.Topic;
 
 /**
  * index-job: item-embeddings + user-features + model-versions -> recall (topic and queryable state).
  *
  * <pre>
- * item-embeddings ─decode─ validate(dimension per version) ─┬─▶ keyBy(shard) ─────────────▶ ShardIndexFunction ─┐
+ * item-embeddings ─decode─ keyBy(itemId) ─ validate(dimension per version) ─┬─▶ keyBy(shard) ─────────────▶ ShardIndexFunction ─┐
  *                                                           └─▶ keyBy(itemId) ─ TriggerVectorStore ─┐  ▲          │
  * user-features ─decode─▶ keyBy(userId) ─ RecallScheduler (debounce) ─ lookups ─────────────────────┘  │          │
  *                                              └─ request ─▶ keyBy(userId) ─ RequestAssembler ─ fan-out ┘          │
@@ -67,9 +69,10 @@ public class IndexJob extends PipelineJob {
         SingleOutputStreamOperator<ItemEmbedding> items = graph.deadLettersOf(graph
                 .read(Topic.ITEM_EMBEDDINGS, "items", ItemEmbedding.class,
                         RecordValidators.itemEmbeddingWithoutVector(RecordValidators.futureSkewOnly(config)),
-                        WatermarkStrategy.noWatermarks())
+                        Tombstones.itemDeletes(), WatermarkStrategy.noWatermarks())
+                .keyBy(ItemEmbedding::getItemId)
                 .connect(versions)
-                .process(new ItemValidator(NAME, config.topic(Topic.ITEM_EMBEDDINGS), settings.defaultDimension()))
+                .process(ItemVectorValidator.of(config, settings.defaultDimension()))
                 .uid(graph.uid("items-validate")).name("validate item vectors"));
         DataStream<IndexCommand> itemCommands = items
                 .map(item -> new IndexCommand(item, null, null)).returns(TypeInformation.of(IndexCommand.class))

@@ -9,7 +9,7 @@ public final class IndexOptions {
     public static final Option SHARDS = Option.of("index.shards", 8,
             "Index shards (items go to shard hash(itemId) mod shards). Independent of parallelism; fixed for the life of the state.");
     public static final Option DIMENSION = Option.of("index.vector-dimension", 64,
-            "Embedding dimension of a model version that model-versions does not declare one for; other sizes are dead-lettered.");
+            "Vector dimension of a model version that model-versions does not declare one for; other sizes are dead-lettered.");
     public static final Option M = Option.of("index.hnsw.m", 16, "HNSW links per node (more: better recall, more memory).");
     public static final Option EF_CONSTRUCTION = Option.of("index.hnsw.ef-construction", 100,
             "HNSW candidate list size while inserting (more: better graph, slower inserts).");

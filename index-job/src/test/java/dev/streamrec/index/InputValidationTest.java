@@ -15,17 +15,18 @@ import org.junit.jupiter.api.Test;
 import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
-import dev.streamrec.avro.ModelPhase;
-import dev.streamrec.avro.ModelVersion;
-import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
 import dev.streamrec.jobs.io.EventTimeSkew;
 import dev.streamrec.jobs.io.RawRecord;
 import dev.streamrec.jobs.io.RecordValidators;
+import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
 
-/** Every bad-input case of index-job's item input reaches the dead letters with its reason; good items pass. */
+/**
+ * Every bad-input case of index-job's item input reaches the dead letters with its reason; good items pass. The vector
+ * checks per model version are the shared ItemVectorValidator's (its own test in jobs/runtime).
+ */
 class InputValidationTest {
     private static final long HOUR = 3_600_000L;
 
@@ -42,7 +43,7 @@ class InputValidationTest {
     @Test
     void undecodableUnknownStatusAndMissingIdsAreRejectedWhenDecoding() throws Exception {
         var h = ProcessFunctionTestHarnesses.forProcessFunction(new DecodeAndValidate<>("index-job", ItemEmbedding.class,
-                RecordValidators.itemEmbeddingWithoutVector(new EventTimeSkew(HOUR, Long.MAX_VALUE / 4))));
+                RecordValidators.itemEmbeddingWithoutVector(new EventTimeSkew(HOUR, Long.MAX_VALUE / 4)), Tombstones.itemDeletes()));
         h.setProcessingTime(T0);
         ItemEmbedding good = item("i1", "v1", filled(64, 0.1f), T0);
         h.processElement(raw(ItemEmbedding.class, good), 0);
@@ -52,64 +53,25 @@ class InputValidationTest {
         h.processElement(raw(ItemEmbedding.class, ItemEmbedding.newBuilder(good).setItemId("").build()), 0);
         h.processElement(raw(ItemEmbedding.class, ItemEmbedding.newBuilder(good).setModelVersion(" ").build()), 0);
         h.processElement(raw(ItemEmbedding.class, ItemEmbedding.newBuilder(good).setEventTime(T0 + 2 * HOUR).build()), 0);
+        // Kafka's delete convention: a tombstone deletes its key's item; one without a key has no item.
+        h.processElement(new RawRecord("item-embeddings", 1, 9, T0, "i9".getBytes(StandardCharsets.UTF_8), null), 0);
+        h.processElement(new RawRecord("item-embeddings", 1, 10, T0, null, null), 0);
 
-        assertThat(h.extractOutputValues()).containsExactly(good);
+        assertThat(h.extractOutputValues()).hasSize(2).first().isEqualTo(good);
+        ItemEmbedding tombstone = h.extractOutputValues().get(1);
+        assertThat(tombstone.getItemId()).isEqualTo("i9");
+        assertThat(tombstone.getStatus()).isEqualTo(ItemStatus.DELETED);
         List<DeadLetter> dead = h.getSideOutput(DeadLetters.TAG).stream().map(r -> r.getValue()).toList();
         assertThat(dead).extracting(DeadLetter::getReason).satisfiesExactly(
                 r -> assertThat(r).startsWith("undecodable"),
                 r -> assertThat(r).startsWith("unknown-enum"),
                 r -> assertThat(r).startsWith("missing-id").contains("itemId"),
                 r -> assertThat(r).startsWith("missing-id").contains("modelVersion"),
-                r -> assertThat(r).startsWith("time-skew"));
+                r -> assertThat(r).startsWith("time-skew"),
+                r -> assertThat(r).startsWith("missing-id").contains("itemId"));
         assertThat(dead).allSatisfy(d -> {
             assertThat(d.getJob()).isEqualTo("index-job");
             assertThat(d.getTopic()).isEqualTo("item-embeddings");
         });
-    }
-
-    @Test
-    void vectorsMustHaveTheirVersionsDimensionFiniteValuesAndADirection() throws Exception {
-        var h = ProcessFunctionTestHarnesses.forBroadcastProcessFunction(
-                new ItemValidator("index-job", "item-embeddings", 64), ModelVersions.STATE);
-        h.processBroadcastElement(new ModelVersion("v2", ModelPhase.LOADING, null, 4, T0), 0);
-        ItemEmbedding good64 = item("i1", "v1", filled(64, 0.1f), T0);
-        ItemEmbedding good4 = item("i1", "v2", filled(4, 0.1f), T0);
-        float[] nan = filled(64, 0.1f);
-        nan[3] = Float.NaN;
-        float[] inf = filled(4, 0.1f);
-        inf[0] = Float.POSITIVE_INFINITY;
-        List<ItemEmbedding> inputs = List.of(
-                good64, good4,
-                item("i2", "v1", filled(63, 0.1f), T0), // default dimension
-                item("i2", "v2", filled(64, 0.1f), T0), // v2 declares 4
-                item("i3", "v1", nan, T0),
-                item("i4", "v2", inf, T0),
-                item("i5", "v1", filled(64, 0f), T0),
-                IndexFixtures.deleted("i6", "v1", T0)); // a delete has no vector: fine
-        for (ItemEmbedding e : inputs) {
-            h.processElement(e, 0);
-        }
-        assertThat(h.extractOutputValues()).containsExactly(good64, good4, inputs.get(7));
-        List<DeadLetter> dead = h.getSideOutput(DeadLetters.TAG).stream().map(r -> r.getValue()).toList();
-        assertThat(dead).extracting(DeadLetter::getReason).satisfiesExactly(
-                r -> assertThat(r).contains("bad-vector").contains("dimension 63, expected 64"),
-                r -> assertThat(r).contains("bad-vector").contains("dimension 64, expected 4"),
-                r -> assertThat(r).contains("bad-vector").contains("NaN"),
-                r -> assertThat(r).contains("bad-vector").contains("Infinity"),
-                r -> assertThat(r).contains("bad-vector").contains("zero length"));
-        // The dead letter carries the rejected record itself, re-encoded.
-        ItemEmbedding back = AvroSingleObjectSerde.of(ItemEmbedding.class).decode(dead.get(0).getValue().array());
-        assertThat(back).isEqualTo(inputs.get(2));
-    }
-
-    @Test
-    void itemsOfARetiredVersionAreSkippedNotDeadLettered() throws Exception {
-        var h = ProcessFunctionTestHarnesses.forBroadcastProcessFunction(
-                new ItemValidator("index-job", "item-embeddings", 4), ModelVersions.STATE);
-        h.processBroadcastElement(new ModelVersion("v1", ModelPhase.RETIRED, null, null, T0), 0);
-        h.processElement(item("i1", "v1", filled(4, 0.1f), T0), 0);
-        h.processElement(item("i1", "v2", filled(4, 0.1f), T0), 0);
-        assertThat(h.extractOutputValues()).extracting(ItemEmbedding::getModelVersion).containsExactly("v2");
-        assertThat(h.getSideOutput(DeadLetters.TAG)).isNullOrEmpty();
     }
 }

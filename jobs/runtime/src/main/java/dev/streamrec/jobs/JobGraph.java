@@ -15,6 +15,7 @@ import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.DecodeAndValidate;
 import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.jobs.io.RawRecord;
+import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.jobs.io.Validator;
 import dev.streamrec.schemas.Topic;
 
@@ -59,10 +60,16 @@ public final class JobGraph {
      */
     public <T extends SpecificRecordBase> SingleOutputStreamOperator<T> read(
             Topic topic, String uidStem, Class<T> type, Validator<T> validator, WatermarkStrategy<RawRecord> watermarks) {
+        return read(topic, uidStem, type, validator, null, watermarks);
+    }
+
+    /** Like {@link #read(Topic, String, Class, Validator, WatermarkStrategy)}; tombstones mean what {@code tombstones} says. */
+    public <T extends SpecificRecordBase> SingleOutputStreamOperator<T> read(Topic topic, String uidStem, Class<T> type,
+            Validator<T> validator, Tombstones<T> tombstones, WatermarkStrategy<RawRecord> watermarks) {
         SingleOutputStreamOperator<T> decoded = env
                 .fromSource(io.source(config, topic), watermarks, topic.baseName())
                 .uid(uid(uidStem + "-source"))
-                .process(new DecodeAndValidate<>(job.name(), type, validator))
+                .process(new DecodeAndValidate<>(job.name(), type, validator, tombstones))
                 .uid(uid(uidStem + "-decode")).name("decode " + topic.baseName());
         return deadLettersOf(decoded);
     }

@@ -18,6 +18,10 @@ import dev.streamrec.avro.ModelVersion;
  * What the jobs know of model versions: the latest control event per version (broadcast state; a replayed older event
  * never overwrites a newer one), and the rules that follow from it. Vectors of different versions are never compared:
  * every request names one version.
+ *
+ * <p>A version's dimension, once declared (by any of its events, LOADING or SERVING), is kept for the version's life:
+ * a later event without one keeps it, and an event that declares a different one is refused ({@link #conflict}). Every
+ * operator applies the same rule to the same broadcast events, so all agree on each version's dimension.
  */
 public final class ModelVersions {
     /** Broadcast state: version -> its latest control event. */
@@ -31,13 +35,36 @@ public final class ModelVersions {
         return known == null || event.getEventTime() >= known.getEventTime();
     }
 
-    /** Records a control event in broadcast state unless a newer one of its version is known; true if recorded. */
+    /**
+     * Records a control event in broadcast state unless a newer one of its version is known or it contradicts the
+     * version's declared dimension; true if recorded. The stored event keeps the dimension declared before.
+     */
     public static boolean remember(BroadcastState<String, ModelVersion> state, ModelVersion event) throws Exception {
-        if (!isNewer(state.get(event.getVersion()), event)) {
+        ModelVersion known = state.get(event.getVersion());
+        if (!isNewer(known, event) || conflict(known, event) != null) {
             return false;
         }
-        state.put(event.getVersion(), ModelVersion.newBuilder(event).build());
+        state.put(event.getVersion(), merged(known, event));
         return true;
+    }
+
+    /** The event as stored: with the dimension its version declared before when it declares none itself. */
+    static ModelVersion merged(ModelVersion known, ModelVersion event) {
+        ModelVersion stored = ModelVersion.newBuilder(event).build();
+        if (stored.getDimension() == null && known != null) {
+            stored.setDimension(known.getDimension());
+        }
+        return stored;
+    }
+
+    /** Why {@code event} cannot be taken, if it declares a dimension other than the one its version has; else null. */
+    public static String conflict(ModelVersion known, ModelVersion event) {
+        if (known == null || known.getDimension() == null || event.getDimension() == null
+                || known.getDimension().equals(event.getDimension())) {
+            return null;
+        }
+        return "model version " + event.getVersion() + " declares dimension " + event.getDimension()
+                + " but was declared with dimension " + known.getDimension() + " (a version keeps its dimension)";
     }
 
     /**

@@ -39,11 +39,14 @@ public final class CommonOptions {
             "Records with event time further than this ahead of the wall clock are dead-lettered.");
     public static final Option MAX_PAST_SKEW_MS = Option.of("input.max-past-skew.ms", 7L * 24 * 3600 * 1000,
             "Records with event time further than this behind the newest event time seen are dead-lettered.");
+    public static final Option VERSION_WAIT_MS = Option.of("model.version-wait.ms", 30000,
+            "After a start, items of a model version not yet seen on model-versions wait this long (processing time) "
+                    + "for its record before the default dimension applies: the two topics are read side by side.");
     public static final Option STATE_BACKEND = Option.of("state.backend", "rocksdb", "State backend (rocksdb or hashmap).");
 
     public static final List<Option> ALL = List.of(BOOTSTRAP_SERVERS, KAFKA_CONFIG, PRODUCER_LINGER_MS, PRODUCER_COMPRESSION, TOPIC_PREFIX, PARALLELISM, MAX_PARALLELISM,
             CHECKPOINT_INTERVAL_MS, DELIVERY, TRANSACTION_TIMEOUT_MS, TRANSACTION_NAMING, OBJECT_REUSE, STARTING_OFFSETS, OUT_OF_ORDERNESS_MS,
-            IDLENESS_MS, MAX_FUTURE_SKEW_MS, MAX_PAST_SKEW_MS, STATE_BACKEND);
+            IDLENESS_MS, MAX_FUTURE_SKEW_MS, MAX_PAST_SKEW_MS, VERSION_WAIT_MS, STATE_BACKEND);
 
     private CommonOptions() {}
 }

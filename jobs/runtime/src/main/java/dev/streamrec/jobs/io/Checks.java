@@ -29,6 +29,16 @@ public final class Checks {
         return null;
     }
 
+    /** A vector that has a direction (not all zeros); call after {@link #vector}. */
+    public static Rejection direction(String field, List<Float> vector) {
+        for (Float v : vector) {
+            if (v != 0f) {
+                return null;
+            }
+        }
+        return new Rejection(Rejection.BAD_VECTOR, field + " has zero length");
+    }
+
     /** First non-null rejection, or null. */
     public static Rejection first(Rejection... rejections) {
         for (Rejection r : rejections) {

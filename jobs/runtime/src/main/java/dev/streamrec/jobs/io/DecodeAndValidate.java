@@ -24,14 +24,21 @@ public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunc
     private final String job;
     private final AvroSingleObjectSerde<T> serde;
     private final Validator<T> validator;
+    private final Tombstones<T> tombstones;
 
     private transient DeadLetters.Metrics deadLetters;
     private transient Counter recordsIn;
 
     public DecodeAndValidate(String job, Class<T> type, Validator<T> validator) {
+        this(job, type, validator, null);
+    }
+
+    /** With {@code tombstones}, a null value is the record it says (else a null value is undecodable). */
+    public DecodeAndValidate(String job, Class<T> type, Validator<T> validator, Tombstones<T> tombstones) {
         this.job = job;
         this.serde = AvroSingleObjectSerde.of(type);
         this.validator = validator;
+        this.tombstones = tombstones;
     }
 
     @Override
@@ -51,7 +58,7 @@ public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunc
         long now = ctx.timerService().currentProcessingTime();
         T record;
         try {
-            record = serde.decode(raw.value);
+            record = raw.value == null && tombstones != null ? tombstones.recordFor(raw) : serde.decode(raw.value);
         } catch (IOException | RuntimeException e) {
             reject(raw, new Rejection(Rejection.UNDECODABLE, String.valueOf(e.getMessage())), ctx, now);
             return;

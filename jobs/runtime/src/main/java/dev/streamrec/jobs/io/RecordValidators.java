@@ -45,15 +45,10 @@ public final class RecordValidators {
                         ? new Rejection(Rejection.UNKNOWN_ENUM, "phase is not one this job knows") : null);
     }
 
-    /** Items: ids, status, and for ACTIVE items a finite vector of the expected dimension. */
-    public static Validator<ItemEmbedding> itemEmbedding(int dimension, EventTimeSkew skew) {
-        Validator<ItemEmbedding> basics = itemEmbeddingWithoutVector(skew);
-        return (e, now) -> Checks.first(
-                basics.check(e, now),
-                e.getStatus() == ItemStatus.ACTIVE ? Checks.vector("vector", e.getVector(), dimension) : null);
-    }
-
-    /** Items: ids, status and event time; for jobs that check the vector against its version's dimension later. */
+    /**
+     * Items: ids, status and event time. The vector is checked against its version's dimension later, by
+     * {@link dev.streamrec.jobs.ItemVectorValidator}.
+     */
     public static Validator<ItemEmbedding> itemEmbeddingWithoutVector(EventTimeSkew skew) {
         return (e, now) -> Checks.first(
                 Checks.id("itemId", e.getItemId()),

@@ -14,6 +14,7 @@ public record Rejection(String code, String detail) implements Serializable {
     public static final String BAD_VECTOR = "bad-vector";
     public static final String TIME_SKEW = "time-skew";
     public static final String HOLD_EXPIRED = "hold-expired";
+    public static final String DIMENSION_CONFLICT = "dimension-conflict";
 
     public String reason() {
         return code + ": " + detail;
