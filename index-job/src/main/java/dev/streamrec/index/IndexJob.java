@@ -1,13 +1,17 @@
 package dev.streamrec.index;
 
+import java.time.Duration;
+
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
 
 import dev.streamrec.avro.IndexCommand;
+import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
@@ -37,6 +41,8 @@ import dev.streamrec.schemas.Topic;
  *                                              └─ request ─▶ keyBy(userId) ─ RequestAssembler ─ fan-out ┘          │
  *                                                      recall ◀─ RecallMerger (queryable "recall") ◀─ keyBy(userId)┘
  * model-versions ─decode─▶ broadcast to the validator, scheduler, trigger store and shards
+ * validated items ─▶ windowAll(recall.item-batch.ms) ─ batches of deletes and versions gaining items ─▶ broadcast to
+ *                    the merger (deletes leave every stored recall) and the scheduler (with model-versions: follow-ups)
  * every bad record ─▶ dead-letters
  * </pre>
  */
@@ -63,8 +69,9 @@ public class IndexJob extends PipelineJob {
 
         graph.env().setBufferTimeout(config.getLong(IndexOptions.BUFFER_TIMEOUT_MS));
 
-        BroadcastStream<ModelVersion> versions = graph.read(Topic.MODEL_VERSIONS, "model-versions", ModelVersion.class,
-                RecordValidators.modelVersion(), WatermarkStrategy.noWatermarks()).broadcast(ModelVersions.STATE);
+        SingleOutputStreamOperator<ModelVersion> versionEvents = graph.read(Topic.MODEL_VERSIONS, "model-versions",
+                ModelVersion.class, RecordValidators.modelVersion(), WatermarkStrategy.noWatermarks());
+        BroadcastStream<ModelVersion> versions = versionEvents.broadcast(ModelVersions.STATE);
 
         SingleOutputStreamOperator<ItemEmbedding> items = graph.deadLettersOf(graph
                 .read(Topic.ITEM_EMBEDDINGS, "items", ItemEmbedding.class,
@@ -81,11 +88,22 @@ public class IndexJob extends PipelineJob {
         SingleOutputStreamOperator<UserFeatures> features = graph.read(Topic.USER_FEATURES, "user-features",
                 UserFeatures.class, (f, now) -> Checks.id("userId", f.getUserId()), WatermarkStrategy.noWatermarks());
 
-        SingleOutputStreamOperator<RecallRequest> requests = features
+        // Deletes and versions gaining items, batched: the merger applies a batch to every stored recall in one pass,
+        // the scheduler recomputes recall that was computed while its version's index was empty.
+        SingleOutputStreamOperator<IndexControl> itemBatches = items
+                .windowAll(TumblingProcessingTimeWindows.of(Duration.ofMillis(settings.itemBatchMs())))
+                .aggregate(new ItemChangeBatcher(), TypeInformation.of(IndexControl.class), TypeInformation.of(IndexControl.class))
+                .uid(graph.uid("item-change-batches")).name("batch item changes");
+        DataStream<IndexControl> schedulerControls = versionEvents
+                .map(v -> IndexControl.newBuilder().setModelVersion(v).build()).returns(TypeInformation.of(IndexControl.class))
+                .uid(graph.uid("model-version-controls")).name("model version control")
+                .union(itemBatches);
+
+        SingleOutputStreamOperator<RecallRequest> requests = graph.deadLettersOf(features
                 .keyBy(UserFeatures::getUserId)
-                .connect(versions)
-                .process(new RecallScheduler(settings))
-                .uid(graph.uid("recall-scheduler")).name("schedule recall (debounce)");
+                .connect(schedulerControls.broadcast(ModelVersions.STATE, RecallScheduler.VERSIONS_WITH_ITEMS))
+                .process(new RecallScheduler(settings, NAME, config.topic(Topic.USER_FEATURES)))
+                .uid(graph.uid("recall-scheduler")).name("schedule recall (debounce)"));
 
         DataStream<IndexCommand> lookups = requests.getSideOutput(RecallScheduler.LOOKUPS)
                 .map(lookup -> new IndexCommand(null, null, lookup)).returns(TypeInformation.of(IndexCommand.class))
@@ -108,6 +126,7 @@ public class IndexJob extends PipelineJob {
                 .uid(graph.uid("shards")).name("index shards");
 
         SingleOutputStreamOperator<RecallResult> recall = answers.keyBy(ShardAnswer::getUserId)
+                .connect(itemBatches.broadcast(RecallMerger.RECENT_DELETES))
                 .process(new RecallMerger(settings))
                 .uid(graph.uid("recall-merger")).name("merge recall");
 

@@ -33,6 +33,11 @@ public final class IndexOptions {
                     + "0 = every changed vector is answered at once.");
     public static final Option USER_TTL_MS = Option.of("recall.user-ttl.ms", 30L * 24 * 3600 * 1000,
             "A user whose recall has not been recomputed for this long (wall clock) is dropped from state.");
+    public static final Option SWITCH_RATE = Option.of("recall.switch.rate", 1000,
+            "Recomputations per second and scheduler subtask that a version switch (or a version's first items) starts "
+                    + "for users whose recall does not follow yet: spread so a switch does not stall the job.");
+    public static final Option ITEM_BATCH_MS = Option.of("recall.item-batch.ms", 500,
+            "Item deletes (and versions gaining items) are gathered this long, then applied to every stored recall at once.");
 
     public static final Option BUFFER_TIMEOUT_MS = Option.of("index.buffer-timeout.ms", 5,
             "Longest time a record waits in a network buffer between operators. A recall crosses five exchanges, so "
@@ -40,7 +45,7 @@ public final class IndexOptions {
 
     public static final List<Option> ALL = List.of(SHARDS, DIMENSION, M, EF_CONSTRUCTION, EF, SNAPSHOT_INTERVAL_MS,
             REBUILD_THREADS, DELETED_RETENTION_MS, INITIAL_SERVING_VERSION, K, I2I_TRIGGERS, I2I_PER_TRIGGER, DEBOUNCE_MS,
-            USER_TTL_MS, BUFFER_TIMEOUT_MS);
+            USER_TTL_MS, SWITCH_RATE, ITEM_BATCH_MS, BUFFER_TIMEOUT_MS);
 
     private IndexOptions() {}
 }

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Set;
 
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -19,6 +22,9 @@ import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
+import dev.streamrec.avro.DeadLetter;
+import dev.streamrec.avro.IndexControl;
+import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.Trigger;
@@ -27,6 +33,10 @@ import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.jobs.ModelVersions;
+import dev.streamrec.jobs.io.Checks;
+import dev.streamrec.jobs.io.DeadLetters;
+import dev.streamrec.jobs.io.Rejection;
+import dev.streamrec.schemas.AvroSingleObjectSerde;
 
 /**
  * Turns user-features updates into recall requests, keyed by userId. An update whose user vectors did not change
@@ -34,45 +44,85 @@ import dev.streamrec.jobs.ModelVersions;
  * ends, from the latest features, so a burst of actions costs one computation. The request names the serving model
  * version for this user (see {@link ModelVersions#servingVersionFor}) and carries that version's user vector; its
  * i2i seeds (the most recent distinct positive trigger items) go out as vector lookups on {@link #LOOKUPS}.
+ *
+ * <p>A features record with a user vector that does not fit its version (another dimension than the version's,
+ * values that are not finite, or all zeros) is a dead letter; the user's previous recall stays.
+ *
+ * <p>Recall also follows changes that are not the user's (broadcast side: model-versions events and item batches).
+ * When a version switch (SERVING or RETIRED) changes the version that serves a user, and when a version whose index
+ * had no items when the user's recall was computed gains its first ones, the user's recall is recomputed from their
+ * latest features without waiting for their next action. Those recomputations are issued in one pass over this
+ * subtask's users and spread: each carries a {@code notBefore} time {@code 1 / recall.switch.rate} seconds after the
+ * previous one, which the request assembler waits for, so a switch never floods the shards.
  */
-public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserFeatures, ModelVersion, RecallRequest> {
+public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserFeatures, IndexControl, RecallRequest> {
     public static final OutputTag<TriggerVector> LOOKUPS =
             new OutputTag<>("trigger-vector-lookups", TypeInformation.of(TriggerVector.class));
+    /** Broadcast state: model versions whose index has had items -> when that was first seen. */
+    public static final MapStateDescriptor<String, Long> VERSIONS_WITH_ITEMS =
+            new MapStateDescriptor<>("versions-with-items", Types.STRING, Types.LONG);
 
     private final RecallSettings settings;
+    private final String job;
+    private final String featuresTopic;
 
     private transient ValueState<UserFeatures> latest;
     private transient ValueState<Long> pendingTimer;
     private transient ValueState<Long> vectorFingerprint;
     private transient ValueState<Long> lastRequestId;
+    private transient ValueStateDescriptor<UserFeatures> lastFeaturesDescriptor;
+    private transient ValueState<UserFeatures> lastFeatures;
+    private transient ValueState<String> servedVersion;
+    private transient ValueState<String> awaitingItemsOf;
+    private transient AvroSingleObjectSerde<UserFeatures> featuresSerde;
+    private transient DeadLetters.Metrics deadLetters;
     private transient Counter requests;
     private transient Counter debounced;
     private transient Counter unchanged;
+    private transient Counter followUps;
 
-    public RecallScheduler(RecallSettings settings) {
+    public RecallScheduler(RecallSettings settings, String job, String featuresTopic) {
         this.settings = settings;
+        this.job = job;
+        this.featuresTopic = featuresTopic;
     }
 
     @Override
     public void open(OpenContext openContext) {
         latest = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-features", TypeInformation.of(UserFeatures.class)));
         pendingTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-timer", Types.LONG));
-        // What survives a request only serves change detection and request ordering: bounded by a TTL.
+        // What survives a request serves change detection, request ordering and follow-ups: bounded by a TTL.
         StateTtlConfig ttl = StateTtlConfig.newBuilder(java.time.Duration.ofMillis(settings.userTtlMs())).build();
-        ValueStateDescriptor<Long> fp = new ValueStateDescriptor<>("vector-fingerprint", Types.LONG);
-        fp.enableTimeToLive(ttl);
-        vectorFingerprint = getRuntimeContext().getState(fp);
-        ValueStateDescriptor<Long> last = new ValueStateDescriptor<>("last-request-id", Types.LONG);
-        last.enableTimeToLive(ttl);
-        lastRequestId = getRuntimeContext().getState(last);
+        vectorFingerprint = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("vector-fingerprint", Types.LONG), ttl));
+        lastRequestId = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("last-request-id", Types.LONG), ttl));
+        lastFeaturesDescriptor = withTtl(new ValueStateDescriptor<>("last-features", TypeInformation.of(UserFeatures.class)), ttl);
+        lastFeatures = getRuntimeContext().getState(lastFeaturesDescriptor);
+        servedVersion = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("served-version", Types.STRING), ttl));
+        awaitingItemsOf = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("awaiting-items-of", Types.STRING), ttl));
+        featuresSerde = AvroSingleObjectSerde.of(UserFeatures.class);
+        deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
         var metrics = JobMetrics.of(getRuntimeContext());
         requests = metrics.counter("recallRequests");
         debounced = metrics.counter("debouncedRequests");
         unchanged = metrics.counter("unchangedVectorUpdates");
+        followUps = metrics.counter("followUpRequests");
+    }
+
+    private static <T> ValueStateDescriptor<T> withTtl(ValueStateDescriptor<T> descriptor, StateTtlConfig ttl) {
+        descriptor.enableTimeToLive(ttl);
+        return descriptor;
     }
 
     @Override
     public void processElement(UserFeatures features, ReadOnlyContext ctx, Collector<RecallRequest> out) throws Exception {
+        Rejection bad = badVector(features, ctx.getBroadcastState(ModelVersions.STATE), settings.defaultDimension());
+        if (bad != null) {
+            deadLetters.count(bad);
+            ctx.output(DeadLetters.TAG, DeadLetters.ofDecoded(job, featuresTopic, features.getUserId(), features,
+                    featuresSerde, bad, ctx.currentProcessingTime()));
+            return;
+        }
+        lastFeatures.update(features);
         long fingerprint = fingerprint(features.getVectors());
         Long known = vectorFingerprint.value();
         if (known != null && known == fingerprint) {
@@ -82,7 +132,8 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         vectorFingerprint.update(fingerprint);
         if (settings.debounceMs() == 0) {
             // No debounce: the request leaves now (a timer would be lost when a bounded input ends first).
-            issue(features, ctx.currentProcessingTime(), ctx, out);
+            issue(features, ctx.currentProcessingTime(), 0, ctx.getBroadcastState(ModelVersions.STATE),
+                    ctx.getBroadcastState(VERSIONS_WITH_ITEMS), out, ctx::output);
             return;
         }
         latest.update(features);
@@ -95,6 +146,21 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         }
     }
 
+    /** Why the features cannot be used, if one of their vectors does not fit its version; else null. */
+    static Rejection badVector(UserFeatures features, ReadOnlyBroadcastState<String, ModelVersion> versions,
+                               int defaultDimension) throws Exception {
+        for (UserVector v : features.getVectors()) {
+            String field = "vector of model version " + v.getModelVersion();
+            int dimension = ModelVersions.dimensionOf(versions.get(v.getModelVersion()), defaultDimension);
+            Rejection r = Checks.vector(field, v.getVector(), dimension);
+            r = r != null ? r : Checks.direction(field, v.getVector());
+            if (r != null) {
+                return r;
+            }
+        }
+        return null;
+    }
+
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<RecallRequest> out) throws Exception {
         UserFeatures features = latest.value();
@@ -103,28 +169,46 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         if (features == null) {
             return;
         }
-        issue(features, timestamp, ctx, out);
+        issue(features, timestamp, 0, ctx.getBroadcastState(ModelVersions.STATE), ctx.getBroadcastState(VERSIONS_WITH_ITEMS),
+                out, ctx::output);
+    }
+
+    /** Where the lookups of a request's i2i seeds go: the side output of whichever context is at hand. */
+    private interface LookupOutput {
+        void output(OutputTag<TriggerVector> tag, TriggerVector lookup);
     }
 
     /** Issues the recall request for the user's latest features, and the lookups of its i2i seeds' vectors. */
-    private void issue(UserFeatures features, long timestamp, ReadOnlyContext ctx, Collector<RecallRequest> out) throws Exception {
+    private void issue(UserFeatures features, long timestamp, long notBefore,
+                       ReadOnlyBroadcastState<String, ModelVersion> versions, ReadOnlyBroadcastState<String, Long> versionsWithItems,
+                       Collector<RecallRequest> out, LookupOutput lookups) throws Exception {
         Long last = lastRequestId.value();
         // Wall-clock based ids stay increasing even after the TTL dropped the last one.
         long requestId = Math.max(last == null ? 0 : last + 1, timestamp);
         lastRequestId.update(requestId);
 
+        String version = servingVersion(features, versions);
+        servedVersion.update(version);
+        if (versionsWithItems.contains(version)) {
+            awaitingItemsOf.clear();
+        } else {
+            awaitingItemsOf.update(version); // its index has had no items: recompute when it gains some
+        }
+        RecallRequest request = request(features, version, requestId, settings.i2iTriggers(), timestamp);
+        request.setNotBefore(notBefore);
+        requests.inc();
+        out.collect(request);
+        for (String item : request.getTriggerItems()) {
+            lookups.output(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, AvroVectors.EMPTY));
+        }
+    }
+
+    private String servingVersion(UserFeatures features, ReadOnlyBroadcastState<String, ModelVersion> versions) throws Exception {
         Set<String> userVersions = new HashSet<>();
         for (UserVector v : features.getVectors()) {
             userVersions.add(v.getModelVersion());
         }
-        String version = ModelVersions.servingVersionFor(
-                ctx.getBroadcastState(ModelVersions.STATE).immutableEntries(), settings.initialServingVersion(), userVersions);
-        RecallRequest request = request(features, version, requestId, settings.i2iTriggers(), ctx.currentProcessingTime());
-        requests.inc();
-        out.collect(request);
-        for (String item : request.getTriggerItems()) {
-            ctx.output(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, AvroVectors.EMPTY));
-        }
+        return ModelVersions.servingVersionFor(versions.immutableEntries(), settings.initialServingVersion(), userVersions);
     }
 
     /** The request for a user's features under one model version. */
@@ -167,7 +251,57 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
     }
 
     @Override
-    public void processBroadcastElement(ModelVersion event, Context ctx, Collector<RecallRequest> out) throws Exception {
-        ModelVersions.remember(ctx.getBroadcastState(ModelVersions.STATE), event);
+    public void processBroadcastElement(IndexControl control, Context ctx, Collector<RecallRequest> out) throws Exception {
+        BroadcastState<String, ModelVersion> versions = ctx.getBroadcastState(ModelVersions.STATE);
+        BroadcastState<String, Long> versionsWithItems = ctx.getBroadcastState(VERSIONS_WITH_ITEMS);
+        ModelVersion event = control.getModelVersion();
+        if (event != null) {
+            if (ModelVersions.remember(versions, event)
+                    && (event.getPhase() == ModelPhase.SERVING || event.getPhase() == ModelPhase.RETIRED)) {
+                if (event.getPhase() == ModelPhase.RETIRED) {
+                    versionsWithItems.remove(event.getVersion());
+                }
+                // Users whose serving version this switch changes follow it without a new action.
+                followUp(ctx, out, versions, versionsWithItems, features -> {
+                    String served = servedVersion.value();
+                    return served != null && !served.equals(servingVersion(features, versions));
+                });
+            }
+            return;
+        }
+        List<String> firstItems = new ArrayList<>();
+        for (String version : control.getVersionsWithNewItems()) {
+            if (!versionsWithItems.contains(version)) {
+                versionsWithItems.put(version, control.getBatchedAt());
+                firstItems.add(version);
+            }
+        }
+        if (!firstItems.isEmpty()) {
+            // Recall computed while its version's index was empty is recomputed now that it has items.
+            followUp(ctx, out, versions, versionsWithItems, features -> firstItems.contains(awaitingItemsOf.value()));
+        }
+    }
+
+    /** A predicate over a user's features that may read the user's other state (the current key is theirs). */
+    private interface FollowUpRule {
+        boolean applies(UserFeatures features) throws Exception;
+    }
+
+    /** Issues spread recomputations for this subtask's users that {@code rule} selects. */
+    private void followUp(Context ctx, Collector<RecallRequest> out, ReadOnlyBroadcastState<String, ModelVersion> versions,
+                          ReadOnlyBroadcastState<String, Long> versionsWithItems, FollowUpRule rule) throws Exception {
+        long now = ctx.currentProcessingTime();
+        double spacingMs = 1000.0 / Math.max(1, settings.switchRate());
+        long[] issued = {0};
+        ctx.applyToKeyedState(lastFeaturesDescriptor, (user, state) -> {
+            UserFeatures features = state.value();
+            if (features != null && pendingTimer.value() == null && rule.applies(features)) {
+                // The assembler holds each request until its turn; the first goes after one item batch so that the
+                // shards have indexed the items that started it.
+                long notBefore = now + settings.itemBatchMs() + (long) (issued[0]++ * spacingMs);
+                issue(features, now, notBefore, versions, versionsWithItems, out, ctx::output);
+                followUps.inc();
+            }
+        });
     }
 }

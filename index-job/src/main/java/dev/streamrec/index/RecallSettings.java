@@ -18,7 +18,9 @@ public record RecallSettings(
         int i2iTriggers,
         int i2iPerTrigger,
         long debounceMs,
-        long userTtlMs) implements Serializable {
+        long userTtlMs,
+        int switchRate,
+        long itemBatchMs) implements Serializable {
 
     public static RecallSettings from(JobConfig config) {
         IndexParams params = IndexParams.defaults()
@@ -37,7 +39,9 @@ public record RecallSettings(
                 config.getInt(IndexOptions.I2I_TRIGGERS),
                 config.getInt(IndexOptions.I2I_PER_TRIGGER),
                 config.getLong(IndexOptions.DEBOUNCE_MS),
-                config.getLong(IndexOptions.USER_TTL_MS));
+                config.getLong(IndexOptions.USER_TTL_MS),
+                config.getInt(IndexOptions.SWITCH_RATE),
+                config.getLong(IndexOptions.ITEM_BATCH_MS));
     }
 
     /** Defaults, for tests and benchmarks that build functions without a job configuration. */
@@ -51,26 +55,31 @@ public record RecallSettings(
 
     public RecallSettings withShards(int s) {
         return new RecallSettings(s, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
     }
 
     public RecallSettings withSnapshotIntervalMs(long ms) {
         return new RecallSettings(shards, defaultDimension, indexParams, ms, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
     }
 
     public RecallSettings withDebounceMs(long ms) {
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, ms, userTtlMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, ms, userTtlMs, switchRate, itemBatchMs);
     }
 
     public RecallSettings withK(int newK, int newI2iPerTrigger) {
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, newK, i2iTriggers, newI2iPerTrigger, debounceMs, userTtlMs);
+                initialServingVersion, newK, i2iTriggers, newI2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
+    }
+
+    public RecallSettings withSwitchRate(int usersPerSecond) {
+        return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, usersPerSecond, itemBatchMs);
     }
 
     public RecallSettings withIndexParams(IndexParams params) {
         return new RecallSettings(shards, defaultDimension, params, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
     }
 }

@@ -20,7 +20,8 @@ import dev.streamrec.jobs.JobMetrics;
 /**
  * Keyed by userId: waits until a request's trigger vectors are all known, then fans it out to every shard. Requests
  * and vectors travel different paths, so either may come first; a newer request supersedes an older one still
- * waiting (its late vectors are ignored).
+ * waiting (its late vectors are ignored). A request with a {@code notBefore} time (the recomputations a version switch
+ * starts, spread at the switch rate) also waits for it, on a processing-time timer.
  */
 public class RequestAssembler extends KeyedCoProcessFunction<String, RecallRequest, TriggerVector, IndexCommand> {
     /** A request whose vectors came first is parked with this requestedAt until the request itself arrives. */
@@ -55,7 +56,7 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
         if (waiting != null && waiting.getRequestId() == request.getRequestId()) {
             current.getTriggerVectors().putAll(waiting.getTriggerVectors());
         }
-        completeOrWait(current, out);
+        completeOrWait(current, ctx, out);
     }
 
     @Override
@@ -72,15 +73,36 @@ public class RequestAssembler extends KeyedCoProcessFunction<String, RecallReque
                     .build();
         }
         waiting.getTriggerVectors().put(vector.getItemId(), copy(vector.getVector()));
-        completeOrWait(waiting, out);
+        completeOrWait(waiting, ctx, out);
     }
 
-    private void completeOrWait(RecallRequest request, Collector<IndexCommand> out) throws Exception {
-        if (request.getRequestedAt() == PLACEHOLDER
-                || !request.getTriggerVectors().keySet().containsAll(request.getTriggerItems())) {
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<IndexCommand> out) throws Exception {
+        RecallRequest waiting = pending.value();
+        if (waiting != null && waiting.getNotBefore() <= timestamp) {
+            completeOrWait(waiting, ctx, out);
+        }
+    }
+
+    private static boolean complete(RecallRequest request) {
+        return request.getRequestedAt() != PLACEHOLDER
+                && request.getTriggerVectors().keySet().containsAll(request.getTriggerItems());
+    }
+
+    private void completeOrWait(RecallRequest request, Context ctx, Collector<IndexCommand> out) throws Exception {
+        if (!complete(request)) {
             pending.update(request);
             return;
         }
+        if (request.getNotBefore() > ctx.timerService().currentProcessingTime()) {
+            pending.update(request);
+            ctx.timerService().registerProcessingTimeTimer(request.getNotBefore());
+            return;
+        }
+        fanOut(request, out);
+    }
+
+    private void fanOut(RecallRequest request, Collector<IndexCommand> out) throws Exception {
         pending.clear();
         Map<String, ByteBuffer> known = new HashMap<>();
         request.getTriggerVectors().forEach((item, v) -> {

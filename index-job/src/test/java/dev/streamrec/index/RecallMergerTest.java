@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.streamrec.avro.Candidate;
+import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
@@ -22,13 +23,13 @@ import dev.streamrec.avro.ShardAnswer;
 class RecallMergerTest {
     private static final long TTL = 10_000;
     private final RecallSettings settings = new RecallSettings(2, 4, RecallSettings.defaults().indexParams(), 0, 1, 1000,
-            "v1", 6, 2, 3, 1000, TTL);
-    private KeyedOneInputStreamOperatorTestHarness<String, ShardAnswer, RecallResult> h;
+            "v1", 6, 2, 3, 1000, TTL, 1000, 500);
+    private KeyedBroadcastOperatorTestHarness<String, ShardAnswer, IndexControl, RecallResult> h;
 
     @BeforeEach
     void setUp() throws Exception {
-        h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new RecallMerger(settings)),
-                ShardAnswer::getUserId, Types.STRING);
+        h = ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(new RecallMerger(settings),
+                ShardAnswer::getUserId, Types.STRING, RecallMerger.RECENT_DELETES);
         h.open();
         h.setProcessingTime(T0);
     }
@@ -47,8 +48,13 @@ class RecallMergerTest {
     }
 
     private static ShardAnswer answer(long requestId, List<ScoredItem> u2i, Map<String, List<ScoredItem>> i2i) {
-        return ShardAnswer.newBuilder().setUserId("u").setRequestId(requestId).setModelVersion("v1").setSourceEventTime(T0 - 5)
-                .setRequestedAt(T0).setTriggerItems(List.of("s1", "s2")).setU2i(u2i).setI2i(i2i).build();
+        return answer("u", requestId, T0, u2i, i2i);
+    }
+
+    private static ShardAnswer answer(String user, long requestId, long requestedAt, List<ScoredItem> u2i,
+                                      Map<String, List<ScoredItem>> i2i) {
+        return ShardAnswer.newBuilder().setUserId(user).setRequestId(requestId).setModelVersion("v1").setSourceEventTime(T0 - 5)
+                .setRequestedAt(requestedAt).setTriggerItems(List.of("s1", "s2")).setU2i(u2i).setI2i(i2i).build();
     }
 
     @Test
@@ -88,8 +94,51 @@ class RecallMergerTest {
         h.processElement(answer(2, scored("a", 0.9), Map.of()), 0);
         h.processElement(answer(2, scored("b", 0.9), Map.of()), 0);
         h.setProcessingTime(T0 + TTL);
-        assertThat(h.numKeyedStateEntries()).isGreaterThan(0);
+        assertThat(served("u")).isNotNull();
         h.setProcessingTime(T0 + TTL / 2 + TTL);
-        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(served("u")).isNull();
+    }
+
+    private static IndexControl deletes(long batchedAt, String... items) {
+        return IndexControl.newBuilder().setDeletedItems(List.of(items)).setBatchedAt(batchedAt).build();
+    }
+
+    private RecallResult served(String user) throws Exception {
+        h.getOperator().setCurrentKey(user);
+        return h.getOperator().getKeyedStateBackend().getPartitionedState(
+                org.apache.flink.runtime.state.VoidNamespace.INSTANCE,
+                org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE,
+                dev.streamrec.schemas.QueryableStates.recall(dev.streamrec.schemas.QueryableStates.RECALL)).value();
+    }
+
+    @Test
+    void aDeleteBatchLeavesEveryStoredRecallAndReEmitsTheChangedOnes() throws Exception {
+        for (String user : List.of("u1", "u2", "u3")) {
+            h.processElement(answer(user, 1, T0, scored("a", 0.9, "b", 0.8), Map.of()), 0);
+            h.processElement(answer(user, 1, T0, scored(user.equals("u3") ? "c" : "d", 0.7), Map.of()), 0);
+        }
+        assertThat(h.extractOutputValues()).hasSize(3);
+        h.processBroadcastElement(deletes(T0 + 10, "b", "d"), 0);
+        List<RecallResult> out = h.extractOutputValues();
+        assertThat(out).hasSize(6);
+        assertThat(out.subList(3, 6)).extracting(r -> r.getUserId() + ":" + r.getCandidates().stream()
+                .map(Candidate::getItemId).toList()).containsExactlyInAnyOrder("u1:[a]", "u2:[a]", "u3:[a, c]");
+        assertThat(served("u1").getCandidates()).extracting(Candidate::getItemId).containsExactly("a");
+        // A batch that touches nobody's recall emits nothing.
+        h.processBroadcastElement(deletes(T0 + 20, "zzz"), 0);
+        assertThat(h.extractOutputValues()).hasSize(6);
+    }
+
+    @Test
+    void aResultOfARequestIssuedBeforeADeleteCannotBringTheItemBack() throws Exception {
+        h.processBroadcastElement(deletes(T0 + 1000, "b"), 0);
+        // Requested before the batch: a shard may have answered without knowing the delete.
+        h.processElement(answer("u1", 1, T0, scored("a", 0.9, "b", 0.8), Map.of()), 0);
+        h.processElement(answer("u1", 1, T0, scored("c", 0.7), Map.of()), 0);
+        // Requested well after it: the shards knew; an item id that came back was upserted again.
+        h.processElement(answer("u2", 1, T0 + 1000 + RecallMerger.DELETE_RACE_MS, scored("b", 0.9), Map.of()), 0);
+        h.processElement(answer("u2", 1, T0 + 1000 + RecallMerger.DELETE_RACE_MS, scored("c", 0.7), Map.of()), 0);
+        assertThat(h.extractOutputValues()).extracting(r -> r.getUserId() + ":" + r.getCandidates().stream()
+                .map(Candidate::getItemId).toList()).containsExactly("u1:[a, c]", "u2:[b, c]");
     }
 }

@@ -16,25 +16,44 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.streamrec.avro.DeadLetter;
+import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.jobs.ModelVersions;
+import dev.streamrec.jobs.config.JobConfig;
+import dev.streamrec.jobs.io.DeadLetters;
 
 class RecallSchedulerTest {
     private static final long DEBOUNCE = 1000;
-    private KeyedBroadcastOperatorTestHarness<String, UserFeatures, ModelVersion, RecallRequest> h;
+    private static final int SWITCH_RATE = 100;
+    private static final long ITEM_BATCH = 500;
+    private static final RecallSettings SETTINGS = RecallSettings.from(JobConfig.parse("index-job", IndexOptions.ALL,
+            "--index.vector-dimension", "2", "--recall.debounce.ms", String.valueOf(DEBOUNCE),
+            "--recall.switch.rate", String.valueOf(SWITCH_RATE), "--recall.item-batch.ms", String.valueOf(ITEM_BATCH)));
+    private KeyedBroadcastOperatorTestHarness<String, UserFeatures, IndexControl, RecallRequest> h;
 
     @BeforeEach
     void setUp() throws Exception {
         h = new KeyedBroadcastOperatorTestHarness<>(
-                new CoBroadcastWithKeyedOperator<>(new RecallScheduler(RecallSettings.defaults().withDebounceMs(DEBOUNCE)),
-                        List.of(ModelVersions.STATE)),
+                new CoBroadcastWithKeyedOperator<>(new RecallScheduler(SETTINGS, "index-job", "user-features"),
+                        List.of(ModelVersions.STATE, RecallScheduler.VERSIONS_WITH_ITEMS)),
                 UserFeatures::getUserId, Types.STRING, 128, 1, 0);
         h.open();
         h.setProcessingTime(T0);
+        // The index of v1 and v2 has items unless a test says otherwise.
+        h.processBroadcastElement(itemsOf("v1", "v2"), 0);
+    }
+
+    private static IndexControl control(ModelVersion event) {
+        return IndexControl.newBuilder().setModelVersion(event).build();
+    }
+
+    private static IndexControl itemsOf(String... versions) {
+        return IndexControl.newBuilder().setVersionsWithNewItems(List.of(versions)).setBatchedAt(T0).build();
     }
 
     @AfterEach
@@ -96,10 +115,10 @@ class RecallSchedulerTest {
 
     @Test
     void aReplayedOlderPhaseChangesNothing() throws Exception {
-        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
-        h.processBroadcastElement(phase("v2", ModelPhase.RETIRED, T0 + 2), 0);
+        h.processBroadcastElement(control(phase("v2", ModelPhase.SERVING, T0 + 1)), 0);
+        h.processBroadcastElement(control(phase("v2", ModelPhase.RETIRED, T0 + 2)), 0);
         // model-versions read again from the start: the older SERVING must not bring v2 back.
-        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
+        h.processBroadcastElement(control(phase("v2", ModelPhase.SERVING, T0 + 1)), 0);
         h.processElement(user("u1", 0.1f, "v1", "v2"), 0);
         h.setProcessingTime(T0 + DEBOUNCE);
         assertThat(h.extractOutputValues()).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
@@ -108,19 +127,80 @@ class RecallSchedulerTest {
 
     @Test
     void aUserStaysOnTheOldVersionUntilTheyHaveAVectorOfTheNewOne() throws Exception {
-        h.processBroadcastElement(phase("v2", ModelPhase.LOADING, T0), 0);
+        h.processBroadcastElement(control(phase("v2", ModelPhase.LOADING, T0)), 0);
         h.processElement(user("u1", 0.1f, "v1", "v2"), 0);
         h.setProcessingTime(T0 + DEBOUNCE);
-        h.processBroadcastElement(phase("v2", ModelPhase.SERVING, T0 + 1), 0);
+        // u1 has a v2 vector: the switch recomputes their recall from it without a new action.
+        h.processBroadcastElement(control(phase("v2", ModelPhase.SERVING, T0 + 1)), 0);
         h.processElement(user("u1", 0.2f, "v1"), 0); // no v2 vector yet
         h.processElement(user("u2", 0.2f, "v1", "v2"), 0);
         h.setProcessingTime(T0 + 2 * DEBOUNCE);
-        h.processBroadcastElement(phase("v1", ModelPhase.RETIRED, T0 + 2), 0);
-        h.processElement(user("u1", 0.3f, "v1"), 0); // still none, but v1 is gone: v2 (i2i only)
+        // v1 is gone: u1, who has no v2 vector, follows to v2 (i2i only).
+        h.processBroadcastElement(control(phase("v1", ModelPhase.RETIRED, T0 + 2)), 0);
+        h.processElement(user("u1", 0.3f, "v1"), 0);
         h.setProcessingTime(T0 + 3 * DEBOUNCE);
         List<RecallRequest> out = h.extractOutputValues();
-        assertThat(out).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
-                .containsExactly("u1@v1", "u1@v1", "u2@v2", "u1@v2");
-        assertThat(AvroVectors.isEmpty(out.get(3).getUserVector())).isTrue();
+        assertThat(out).extracting(r -> r.getUserId() + "@" + r.getModelVersion() + (r.getNotBefore() > 0 ? " (follow-up)" : ""))
+                .containsExactly("u1@v1", "u1@v2 (follow-up)", "u1@v1", "u2@v2", "u1@v2 (follow-up)", "u1@v2");
+        assertThat(out.get(1).getNotBefore()).as("the first follow-up leaves after one item batch")
+                .isEqualTo(T0 + DEBOUNCE + ITEM_BATCH);
+        assertThat(AvroVectors.isEmpty(out.get(5).getUserVector())).isTrue();
+    }
+
+    @Test
+    void aSwitchRecomputesEveryUserWithAVectorOfTheNewVersionSpreadAtTheSwitchRate() throws Exception {
+        h.processBroadcastElement(control(phase("v2", ModelPhase.LOADING, T0)), 0);
+        for (int i = 0; i < 5; i++) {
+            h.processElement(user("u" + i, 0.1f * i, "v1", "v2"), 0);
+        }
+        h.processElement(user("only-v1", 0.5f, "v1"), 0);
+        h.setProcessingTime(T0 + DEBOUNCE);
+        assertThat(h.extractOutputValues()).hasSize(6).allSatisfy(r -> assertThat(r.getModelVersion()).isEqualTo("v1"));
+
+        h.processBroadcastElement(control(phase("v2", ModelPhase.SERVING, T0 + 1)), 0);
+        List<RecallRequest> followUps = h.extractOutputValues().subList(6, h.extractOutputValues().size());
+        assertThat(followUps).extracting(RecallRequest::getUserId).containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4");
+        assertThat(followUps).allSatisfy(r -> assertThat(r.getModelVersion()).isEqualTo("v2"));
+        long spacing = 1000 / SWITCH_RATE;
+        assertThat(followUps).extracting(RecallRequest::getNotBefore).containsExactly(
+                T0 + DEBOUNCE + ITEM_BATCH, T0 + DEBOUNCE + ITEM_BATCH + spacing, T0 + DEBOUNCE + ITEM_BATCH + 2 * spacing,
+                T0 + DEBOUNCE + ITEM_BATCH + 3 * spacing, T0 + DEBOUNCE + ITEM_BATCH + 4 * spacing);
+        // The same vector again is still no reason for a request: the follow-up already switched them.
+        h.processElement(user("u1", 0.1f, "v1", "v2"), 0);
+        h.setProcessingTime(T0 + 3 * DEBOUNCE);
+        assertThat(h.extractOutputValues()).hasSize(11);
+        // A replayed SERVING event switches nobody twice.
+        h.processBroadcastElement(control(phase("v2", ModelPhase.SERVING, T0 + 1)), 0);
+        assertThat(h.extractOutputValues()).hasSize(11);
+    }
+
+    @Test
+    void recallComputedWhileItsVersionsIndexWasEmptyIsRecomputedWhenItGainsItems() throws Exception {
+        h.processElement(user("u1", 0.1f, "v3"), 0); // v3: no items seen yet
+        h.processElement(user("u2", 0.1f, "v1"), 0);
+        h.processBroadcastElement(control(phase("v3", ModelPhase.SERVING, T0)), 0);
+        h.setProcessingTime(T0 + DEBOUNCE);
+        assertThat(h.extractOutputValues()).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
+                .containsExactly("u1@v3", "u2@v1");
+        h.processBroadcastElement(itemsOf("v3"), 0);
+        assertThat(h.extractOutputValues()).extracting(r -> r.getUserId() + "@" + r.getModelVersion())
+                .containsExactly("u1@v3", "u2@v1", "u1@v3");
+        h.processBroadcastElement(itemsOf("v3"), 0); // more items: the index was not empty any more
+        assertThat(h.extractOutputValues()).hasSize(3);
+    }
+
+    @Test
+    void aUserVectorThatDoesNotFitItsVersionIsADeadLetterAndAsksForNothing() throws Exception {
+        h.processBroadcastElement(control(new ModelVersion("v5", ModelPhase.SERVING, null, 3, T0)), 0);
+        h.processElement(user("u1", 0.1f, "v5"), 0); // 2 values, v5 declares 3
+        h.processElement(user("u2", 0f, "v1"), 0);
+        UserFeatures zeros = user("u3", 0f, "v1");
+        zeros.getVectors().get(0).setVector(List.of(0f, 0f));
+        h.processElement(zeros, 0);
+        h.setProcessingTime(T0 + DEBOUNCE);
+        assertThat(h.extractOutputValues()).extracting(RecallRequest::getUserId).containsExactly("u2");
+        assertThat(h.getSideOutput(DeadLetters.TAG)).extracting(r -> ((DeadLetter) r.getValue()).getReason()).containsExactly(
+                "bad-vector: vector of model version v5 has dimension 2, expected 3",
+                "bad-vector: vector of model version v1 has zero length");
     }
 }

@@ -56,6 +56,19 @@ class RequestAssemblerTest {
     }
 
     @Test
+    void aFollowUpRequestWaitsForItsTurn() throws Exception {
+        h.setProcessingTime(T0);
+        RecallRequest followUp = request(7, "a");
+        followUp.setNotBefore(T0 + 200);
+        h.processElement1(followUp, 0);
+        h.processElement2(vector(7, "a", 1, 0), 0);
+        h.setProcessingTime(T0 + 199);
+        assertThat(h.extractOutputValues()).isEmpty();
+        h.setProcessingTime(T0 + 200);
+        assertThat(h.extractOutputValues()).hasSize(3);
+    }
+
+    @Test
     void aRequestWithoutSeedsGoesOutAtOnce() throws Exception {
         h.processElement1(request(5), 0);
         assertThat(h.extractOutputValues()).hasSize(3);

@@ -17,6 +17,7 @@ import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.IndexCommand;
+import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.TriggerVector;
@@ -28,7 +29,8 @@ public final class Records {
     public static final List<Class<? extends SpecificRecordBase>> ALL = List.of(
             UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
             RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class,
-            ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, IndexCommand.class);
+            ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, IndexCommand.class,
+            IndexControl.class);
 
     private Records() {}
 

@@ -252,6 +252,35 @@ public final class KafkaTestIO implements AutoCloseable {
         return consumeUntil(bootstrap, topic, timeout, bytes -> d.deserialize(topic, bytes), done);
     }
 
+    /**
+     * Reads {@code topic} from the beginning to its end as it is when called (read_committed: up to the last stable
+     * offset), decoded as {@code type}; fails if that takes longer than {@code timeout}.
+     */
+    public static <T extends SpecificRecordBase> List<T> readToEnd(String bootstrap, String topic, Class<T> type,
+                                                                   Duration timeout) {
+        AvroKafkaDeserializer<T> d = new AvroKafkaDeserializer<>(type);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<T> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(bootstrap),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = partitions(consumer, topic, deadline);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            java.util.Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() != null) {
+                        out.add(d.deserialize(topic, r.value()));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     private static <V> List<Received<V>> consumeUntil(String bootstrap, String topic, Duration timeout,
             Function<byte[], V> decoder, java.util.function.Predicate<List<Received<V>>> done) {
         long deadline = System.nanoTime() + timeout.toNanos();
