@@ -19,6 +19,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.FlinkRestClient;
+import dev.streamrec.client.IndexShardMetrics;
 import dev.streamrec.client.QueryableStateReader;
 import dev.streamrec.jobs.JobSetup;
 import dev.streamrec.jobs.config.JobConfig;
@@ -163,7 +164,7 @@ class IndexStateCompatibilityTest {
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<String, Double> current = Map.of();
         while (System.nanoTime() < deadline) {
-            current = ShardMetrics.perShard(rest, jobId, ".snapshotCurrent");
+            current = IndexShardMetrics.perShard(rest, jobId, ".snapshotCurrent");
             if (current.size() == IndexCompatData.SHARDS && current.values().stream().allMatch(v -> v >= 1)) {
                 return;
             }

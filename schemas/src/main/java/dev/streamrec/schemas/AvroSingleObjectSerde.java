@@ -4,13 +4,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.message.SchemaStore;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumWriter;
@@ -98,7 +104,46 @@ public final class AvroSingleObjectSerde<T extends SpecificRecordBase> implement
         if (bytes == null) {
             throw new IOException("null value");
         }
-        return decoder().decode(bytes);
+        try {
+            return decoder().decode(bytes);
+        } catch (MissingSchemaException e) {
+            // Off the happy path: only a message of an unknown schema pays for naming it.
+            throw new MissingSchemaException(unknownFingerprintMessage(bytes));
+        }
+    }
+
+    /**
+     * Why a message with a well-formed header cannot be read as this type: the record type its fingerprint belongs to
+     * when it is one of the project's (a valid record on the wrong topic), else that the fingerprint is unknown.
+     */
+    String unknownFingerprintMessage(byte[] bytes) {
+        long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String hex = String.format("%016x", fingerprint);
+        String expected = type.getSimpleName();
+        return KnownFingerprints.recordName(fingerprint)
+                .map(name -> "a " + name + " record (fingerprint " + hex + "), expected " + expected)
+                .orElse("unknown schema fingerprint " + hex + ", expected " + expected);
+    }
+
+    /** Every schema fingerprint of the project's records (current and released), built on first use. */
+    private static final class KnownFingerprints {
+        private static final Map<Long, String> NAMES = build();
+
+        static Optional<String> recordName(long fingerprint) {
+            return Optional.ofNullable(NAMES.get(fingerprint));
+        }
+
+        private static Map<Long, String> build() {
+            Map<Long, String> names = new HashMap<>();
+            for (Class<? extends SpecificRecordBase> type : Records.ALL) {
+                String name = type.getSimpleName();
+                names.put(SchemaNormalization.parsingFingerprint64(SpecificData.get().getSchema(type)), name);
+                for (Schema old : SchemaHistory.releasedVersions(name)) {
+                    names.put(SchemaNormalization.parsingFingerprint64(old), name);
+                }
+            }
+            return names;
+        }
     }
 
     private ThreadLocal<Writer<T>> writers() {

@@ -14,6 +14,7 @@ import org.apache.avro.specific.SpecificData;
 import org.junit.jupiter.api.Test;
 
 import dev.streamrec.avro.ActionType;
+import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.UserAction;
 
 class AvroSingleObjectSerdeTest {
@@ -76,6 +77,25 @@ class AvroSingleObjectSerdeTest {
         UserAction decoded = UserAction.createDecoder(store).decode(bytes);
         assertThat(decoded.getAction()).isEqualTo(ActionType.UNKNOWN);
         assertThat(decoded.getUserId()).isEqualTo("u2");
+    }
+
+    @Test
+    void aValidRecordOfAnotherTypeIsNamedInTheError() {
+        byte[] action = serde.encode(action());
+        AvroSingleObjectSerde<ItemEmbedding> items = AvroSingleObjectSerde.of(ItemEmbedding.class);
+        assertThatThrownBy(() -> items.decode(action))
+                .hasMessageStartingWith("a UserAction record (fingerprint ")
+                .hasMessageEndingWith("), expected ItemEmbedding");
+    }
+
+    @Test
+    void anUnknownFingerprintIsSaidToBeUnknown() {
+        byte[] bytes = serde.encode(action());
+        for (int i = 2; i < 10; i++) {
+            bytes[i] = (byte) 0x5A;
+        }
+        assertThatThrownBy(() -> serde.decode(bytes))
+                .hasMessage("unknown schema fingerprint 5a5a5a5a5a5a5a5a, expected UserAction");
     }
 
     @Test

@@ -31,11 +31,11 @@ import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.FlinkRestClient;
+import dev.streamrec.client.IndexShardMetrics;
 import dev.streamrec.client.Lookup;
 import dev.streamrec.client.RecallClient;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.IndexOptions;
-import dev.streamrec.index.ShardMetrics;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
 import dev.streamrec.index.ann.Neighbor;
@@ -395,7 +395,7 @@ public final class IndexJobBenchmark implements BenchStack.Benchmark {
 
     /** A metric of the shard operator, per shard. */
     private Map<String, Double> shardMetrics(String jobId, String suffix) throws Exception {
-        return ShardMetrics.perShard(rest, jobId, suffix);
+        return IndexShardMetrics.perShard(rest, jobId, suffix);
     }
 
     private void awaitCommittedToEnd(Topic topic, Duration timeout) throws Exception {
