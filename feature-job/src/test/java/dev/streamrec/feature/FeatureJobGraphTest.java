@@ -37,6 +37,8 @@ class FeatureJobGraphTest {
             "feature-dead-letters-sink", "feature-enrich-actions-with-items", "feature-items-decode", "feature-items-source",
             "feature-model-versions-decode", "feature-model-versions-source", "feature-user-features",
             "feature-user-features-sink");
+    /** Operators added since the last release: they start without state when a released savepoint is restored. */
+    static final List<String> ADDED_UIDS = List.of("feature-items-validate");
 
     static JobConfig config() {
         return new FeatureJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "1000",
@@ -83,7 +85,8 @@ class FeatureJobGraphTest {
 
     @Test
     void everyOperatorHasTheReleasedStableUid() {
-        assertThat(OperatorUids.of(new FeatureJob(), config())).isEqualTo(RELEASED_UIDS);
+        assertThat(OperatorUids.of(new FeatureJob(), config()))
+                .isEqualTo(java.util.stream.Stream.concat(RELEASED_UIDS.stream(), ADDED_UIDS.stream()).sorted().toList());
     }
 
     @Test

@@ -20,6 +20,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 
+import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
@@ -118,16 +119,31 @@ public class RecallMerger extends KeyedBroadcastProcessFunction<String, ShardAns
     static RecallResult withoutRecentDeletes(RecallResult result, long requestedAt,
                                              ReadOnlyBroadcastState<String, Long> recentDeletes) throws Exception {
         if (recentDeletes.immutableEntries().iterator().hasNext()) {
-            result.getCandidates().removeIf(c -> {
-                try {
-                    Long batchedAt = recentDeletes.get(c.getItemId());
-                    return batchedAt != null && requestedAt < batchedAt + DELETE_RACE_MS;
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
+            List<Candidate> kept = new ArrayList<>(result.getCandidates().size());
+            for (Candidate c : result.getCandidates()) {
+                Long batchedAt = recentDeletes.get(c.getItemId());
+                if (batchedAt == null || requestedAt >= batchedAt + DELETE_RACE_MS) {
+                    kept.add(c);
                 }
-            });
+            }
+            result.setCandidates(kept);
         }
         return result;
+    }
+
+    /** Removes the deleted items from the recall; true if it held any. (A decoded Avro array cannot remove in place.) */
+    static boolean removeDeleted(RecallResult recall, Set<String> deleted) {
+        List<Candidate> kept = new ArrayList<>(recall.getCandidates().size());
+        for (Candidate c : recall.getCandidates()) {
+            if (!deleted.contains(c.getItemId())) {
+                kept.add(c);
+            }
+        }
+        if (kept.size() == recall.getCandidates().size()) {
+            return false;
+        }
+        recall.setCandidates(kept);
+        return true;
     }
 
     @Override
@@ -152,7 +168,7 @@ public class RecallMerger extends KeyedBroadcastProcessFunction<String, ShardAns
         }
         ctx.applyToKeyedState(QueryableStates.recall(QueryableStates.RECALL), (user, state) -> {
             RecallResult current = state.value();
-            if (current != null && current.getCandidates().removeIf(c -> deleted.contains(c.getItemId()))) {
+            if (current != null && removeDeleted(current, deleted)) {
                 state.update(current);
                 purgedRecalls.inc();
                 out.collect(current);

@@ -8,13 +8,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import org.apache.flink.core.execution.JobClient;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.ItemEmbedding;
+import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
@@ -91,8 +94,24 @@ class IndexStateCompatibilityTest {
 
             IndexCompatData.Items after = data.itemsAfterRestore();
             Map<String, RecallResult> fromTopic = IndexCompatData.readRecall(kafka, prefix, data.featuresAfter);
-            assertThat(fromTopic.keySet()).as("users with recall records after the restore: those with new features (nothing re-read)")
-                    .containsExactlyInAnyOrderElementsOf(data.featuresAfter.stream().map(UserFeatures::getUserId).toList());
+            // Deletes leave the stored recall of every user without waiting for them (re-emitted purged).
+            Set<String> deletedAfter = data.itemsAfter.stream().filter(i -> i.getStatus() == ItemStatus.DELETED)
+                    .map(ItemEmbedding::getItemId).collect(Collectors.toSet());
+            Set<String> updated = data.featuresAfter.stream().map(UserFeatures::getUserId).collect(Collectors.toSet());
+            Map<String, RecallResult> purged = new LinkedHashMap<>();
+            before.forEach((user, r) -> {
+                if (!updated.contains(user) && r.getCandidates().stream().anyMatch(c -> deletedAfter.contains(c.getItemId()))) {
+                    RecallResult without = RecallResult.newBuilder(r).setCandidates(r.getCandidates().stream()
+                            .filter(c -> !deletedAfter.contains(c.getItemId())).toList()).build();
+                    purged.put(user, without);
+                }
+            });
+            assertThat(purged).as("users whose restored recall holds an item deleted after the restore").isNotEmpty();
+            Set<String> expectedUsers = new java.util.HashSet<>(updated);
+            expectedUsers.addAll(purged.keySet());
+            assertThat(fromTopic.keySet()).as("users with recall records after the restore: those with new features and "
+                    + "those who held a deleted item (nothing re-read)").containsExactlyInAnyOrderElementsOf(expectedUsers);
+            purged.forEach((user, r) -> assertThat(fromTopic.get(user)).as("purged recall of %s on the topic", user).isEqualTo(r));
             List<String> versions = new ArrayList<>();
             for (UserFeatures f : data.featuresAfter) {
                 String version = IndexCompatData.servingVersion(f, true);
@@ -109,7 +128,8 @@ class IndexStateCompatibilityTest {
             for (UserFeatures f : data.featuresB.subList(IndexCompatData.UPDATED_USERS, IndexCompatData.USERS)) {
                 RecallResult r = reader.lookupOnce(job.getJobID(), f.getUserId(), QueryableStates.recall(QueryableStates.RECALL),
                         Duration.ofSeconds(30));
-                assertThat(r).as("recall of %s, who sent nothing new", f.getUserId()).isEqualTo(before.get(f.getUserId()));
+                assertThat(r).as("recall of %s, who sent nothing new", f.getUserId())
+                        .isEqualTo(purged.getOrDefault(f.getUserId(), before.get(f.getUserId())));
             }
             job.cancel().get(2, TimeUnit.MINUTES);
         }

@@ -26,8 +26,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
@@ -35,6 +33,7 @@ import dev.streamrec.avro.RecallResult;
 import dev.streamrec.client.FlinkRestClient;
 import dev.streamrec.client.Lookup;
 import dev.streamrec.client.RecallClient;
+import dev.streamrec.client.VertexMetrics;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.IndexOptions;
 import dev.streamrec.index.ann.ClusteredVectors;
@@ -289,27 +288,8 @@ public final class DeleteBenchmark implements BenchStack.Benchmark {
         return "bench-user-" + u;
     }
 
-    /** Values of the metrics of the job's vertices named like {@code vertex} whose id ends with {@code suffix}. */
     static List<Double> vertexMetrics(FlinkRestClient rest, String jobId, String vertex, String suffix) throws Exception {
-        List<Double> values = new ArrayList<>();
-        for (JsonNode v : rest.get("/jobs/" + jobId).get("vertices")) {
-            if (!v.get("name").asText().contains(vertex)) {
-                continue;
-            }
-            String base = "/jobs/" + jobId + "/vertices/" + v.get("id").asText() + "/metrics";
-            List<String> ids = new ArrayList<>();
-            for (JsonNode m : rest.get(base)) {
-                if (m.get("id").asText().endsWith(suffix)) {
-                    ids.add(m.get("id").asText());
-                }
-            }
-            if (!ids.isEmpty()) {
-                for (JsonNode m : rest.get(base + "?get=" + String.join(",", ids))) {
-                    values.add(m.get("value").asDouble());
-                }
-            }
-        }
-        return values;
+        return VertexMetrics.endingWith(rest, jobId, vertex, suffix);
     }
 
     private static void awaitMetricSum(FlinkRestClient rest, String jobId, String vertex, String suffix, long atLeast,

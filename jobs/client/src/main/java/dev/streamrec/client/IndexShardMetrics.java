@@ -1,12 +1,8 @@
 package dev.streamrec.client;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * index-job's per-shard gauges ({@code streamrec.shard.<n>.<name>} on its "index shards" operator) through Flink's
@@ -16,8 +12,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 public final class IndexShardMetrics {
     /** The operator whose subtasks hold the shards (its name in the job graph contains this). */
     public static final String SHARD_OPERATOR = "index shards";
-    /** Ids are asked for in batches: a long {@code ?get=} list would overflow the request line. */
-    private static final int IDS_PER_REQUEST = 50;
 
     private IndexShardMetrics() {}
 
@@ -28,26 +22,8 @@ public final class IndexShardMetrics {
     public static Map<String, Double> perShard(FlinkRestClient rest, String jobId, String suffix)
             throws IOException, InterruptedException {
         Map<String, Double> values = new LinkedHashMap<>();
-        for (JsonNode v : rest.get("/jobs/" + jobId).get("vertices")) {
-            if (!v.get("name").asText().contains(SHARD_OPERATOR)) {
-                continue;
-            }
-            String base = "/jobs/" + jobId + "/vertices/" + v.get("id").asText() + "/metrics";
-            List<String> ids = new ArrayList<>();
-            for (JsonNode m : rest.get(base)) {
-                String id = m.get("id").asText();
-                if (id.contains(".shard.") && id.endsWith(suffix)) {
-                    ids.add(id);
-                }
-            }
-            for (int i = 0; i < ids.size(); i += IDS_PER_REQUEST) {
-                String get = String.join(",", ids.subList(i, Math.min(ids.size(), i + IDS_PER_REQUEST)));
-                for (JsonNode m : rest.get(base + "?get=" + get)) {
-                    String shard = m.get("id").asText().replaceAll(".*\\.shard\\.(\\d+)\\..*", "$1");
-                    values.merge(shard, m.get("value").asDouble(), Math::max);
-                }
-            }
-        }
+        VertexMetrics.of(rest, jobId, SHARD_OPERATOR, id -> id.contains(".shard.") && id.endsWith(suffix)).forEach((id, value) ->
+                values.merge(id.replaceAll(".*\\.shard\\.(\\d+)\\..*", "$1"), value, Math::max));
         return values;
     }
 

@@ -90,9 +90,10 @@ public class ItemVectorValidator extends KeyedBroadcastProcessFunction<String, I
             waitUntil = now + versionWaitMs;
         }
         boolean queued = awaiting.get().iterator().hasNext();
-        boolean unknownVersion = item.getStatus() == ItemStatus.ACTIVE
+        // Only a vector the default would reject waits: the default's fast path stays for jobs without model-versions.
+        boolean mayNeedItsVersion = item.getStatus() == ItemStatus.ACTIVE && item.getVector().size() != defaultDimension
                 && ctx.getBroadcastState(ModelVersions.STATE).get(item.getModelVersion()) == null;
-        if (queued || (unknownVersion && now < waitUntil)) {
+        if (queued || (mayNeedItsVersion && now < waitUntil)) {
             if (!queued) {
                 ctx.timerService().registerProcessingTimeTimer(waitUntil);
             }
