@@ -9,6 +9,7 @@ import java.util.function.Function;
 
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.schemas.QueryableStates;
 
 /**
  * The query command ({@code bin/query}): prints one user's recall, fresh recall or features, read through
@@ -28,9 +29,14 @@ public final class QueryCli {
             "",
             "Commands:",
             "  recall         the user's recall: index-job's state 'recall' (model version, times, one line per",
-            "                 candidate: rank, item id, score, channel)",
+            "                 candidate: rank, item id, score, channel u2i or i2i)",
             "  fresh-recall   the user's recall without what was shown: dedup-job's state 'fresh-recall'",
             "  features       the user's trigger features: feature-job's state 'user-features'",
+            "",
+            "Candidate order: the served order, not one score order: " + wrap(ServingText.CANDIDATE_ORDER),
+            "",
+            "User ids: the local stack's generator has users u0, u1, ... (items i0, i1, ...); its MovieLens replay",
+            "(bin/run-local --movielens DIR) has u<userId> (items m<movieId>), e.g. u1, m318.",
             "",
             "Options:",
             "  --user USER          user id (required)",
@@ -39,7 +45,8 @@ public final class QueryCli {
                     + RecallClient.DEFAULT_PROXY_PORT + ")",
             "  --job NAME           the job publishing the state (default: index-job, dedup-job, feature-job)",
             "  --timeout-ms N       deadline of the lookup, retries included (default "
-                    + RecallClient.DEFAULT_TIMEOUT.toMillis() + ")",
+                    + RecallClient.DEFAULT_TIMEOUT.toMillis() + "); it ends at once when nothing",
+            "                       listens at the REST address",
             "  --limit N            candidates to print, 0 = all (default 0)",
             "  --help               this text",
             "",
@@ -49,7 +56,26 @@ public final class QueryCli {
     private static final List<String> COMMANDS = List.of("recall", "fresh-recall", "features");
     private static final List<String> OPTIONS = List.of("user", "rest", "proxy", "job", "timeout-ms", "limit");
 
+    /** Shown when the user has no value: most misses are an id of the other data set's form. */
+    static final String ID_HINT = "user ids: u0, u1, ... from the demo generator; u<userId> (e.g. u1) from the MovieLens "
+            + "replay; a user has a value once the job has processed one of their actions";
+
     private QueryCli() {}
+
+    /** Continues a help line: breaks {@code text} into lines of at most 100 characters, indented by two spaces. */
+    private static String wrap(String text) {
+        StringBuilder out = new StringBuilder();
+        int lineLength = "Candidate order: the served order, not one score order: ".length();
+        for (String word : text.split(" ")) {
+            if (lineLength + word.length() + 1 > 100) {
+                out.append("\n ");
+                lineLength = 1;
+            }
+            out.append(out.length() == 0 ? "" : " ").append(word);
+            lineLength += word.length() + 1;
+        }
+        return out.toString();
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -109,23 +135,28 @@ public final class QueryCli {
         Duration timeout = Duration.ofMillis(number(options, "timeout-ms", RecallClient.DEFAULT_TIMEOUT.toMillis()));
         int limit = (int) number(options, "limit", 0);
         RecallClient.Builder builder = RecallClient.builder().rest(options.getOrDefault("rest", RecallClient.DEFAULT_REST))
-                .timeout(timeout);
+                .timeout(timeout).giveUpWhenRefused(true);
         if (options.containsKey("proxy")) {
             builder.proxy(options.get("proxy"));
         }
-        QueryTarget<RecallResult> recallTarget = command.equals("fresh-recall") ? QueryTarget.freshRecall() : QueryTarget.recall();
-        QueryTarget<UserFeatures> featuresTarget = QueryTarget.userFeatures();
         String job = options.get("job");
-        if (job != null) {
-            recallTarget = QueryTarget.recall(job, recallTarget.stateName());
-            featuresTarget = new QueryTarget<>(job, featuresTarget.descriptor());
-        }
-        long now = System.currentTimeMillis();
+        // "now" is taken after each lookup: the value read is never younger than the clock the ages are counted from.
         try (RecallClient client = builder.build()) {
+            // Only the target read is built: each descriptor's type information costs start-up time.
             if (command.equals("features")) {
-                return print(client.lookup(featuresTarget, user, timeout), out, err, f -> ServingText.features(f, now));
+                QueryTarget<UserFeatures> target = job == null ? QueryTarget.userFeatures()
+                        : new QueryTarget<>(job, QueryableStates.userFeatures());
+                Lookup<UserFeatures> lookup = client.lookup(target, user, timeout);
+                long now = System.currentTimeMillis();
+                return print(lookup, out, err, f -> ServingText.features(f, now));
             }
-            return print(client.lookup(recallTarget, user, timeout), out, err, r -> ServingText.recall(r, limit, now));
+            QueryTarget<RecallResult> target = command.equals("fresh-recall") ? QueryTarget.freshRecall() : QueryTarget.recall();
+            if (job != null) {
+                target = QueryTarget.recall(job, target.stateName());
+            }
+            Lookup<RecallResult> lookup = client.lookup(target, user, timeout);
+            long now = System.currentTimeMillis();
+            return print(lookup, out, err, r -> ServingText.recall(r, limit, now));
         } catch (java.net.UnknownHostException e) {
             err.println("query: unknown proxy host: " + e.getMessage());
             return NO_ANSWER;
@@ -141,6 +172,7 @@ public final class QueryCli {
                 return FOUND;
             case NO_VALUE:
                 err.println("query: " + lookup.describe());
+                err.println("query: " + ID_HINT);
                 return NO_VALUE;
             default:
                 err.println("query: " + lookup.describe());

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 import org.apache.flink.api.common.JobID;
 
@@ -59,19 +60,24 @@ public final class RecallClient implements AutoCloseable {
     private final FlinkRestClient rest;
     private final QueryableStateReader reader;
     private final String proxy;
-    // Built once: a descriptor initializes its serializer on first use, then lookups share it.
-    private final QueryTarget<RecallResult> recallTarget;
-    private final QueryTarget<RecallResult> freshRecallTarget = QueryTarget.freshRecall();
-    private final QueryTarget<UserFeatures> userFeaturesTarget = QueryTarget.userFeatures();
+    // Built on first use, then shared: a descriptor initializes its serializer once, and its type information costs
+    // tens of ms, which a one-lookup command need not pay for targets it does not read.
+    private final Once<QueryTarget<RecallResult>> recallTarget;
+    private final Once<QueryTarget<RecallResult>> freshRecallTarget = new Once<>(QueryTarget::freshRecall);
+    private final Once<QueryTarget<UserFeatures>> userFeaturesTarget = new Once<>(QueryTarget::userFeatures);
     private final Duration timeout;
+    private final boolean giveUpWhenRefused;
     private final Map<String, CachedJob> jobs = new ConcurrentHashMap<>();
 
     private RecallClient(Builder b) throws UnknownHostException {
         this.rest = new FlinkRestClient(b.rest, REST_TIMEOUT);
         this.reader = new QueryableStateReader(b.proxyHost, b.proxyPort);
         this.proxy = b.proxyHost + ":" + b.proxyPort;
-        this.recallTarget = QueryTarget.recall(b.jobName, b.stateName);
+        String jobName = b.jobName;
+        String stateName = b.stateName;
+        this.recallTarget = new Once<>(() -> QueryTarget.recall(jobName, stateName));
         this.timeout = b.timeout;
+        this.giveUpWhenRefused = b.giveUpWhenRefused;
     }
 
     public static Builder builder() {
@@ -80,26 +86,26 @@ public final class RecallClient implements AutoCloseable {
 
     /** The user's recall (the configured job and state: index-job's {@code recall} by default), default timeout. */
     public Lookup<RecallResult> recall(String userId) {
-        return lookup(recallTarget, userId, timeout);
+        return lookup(recallTarget.get(), userId, timeout);
     }
 
     public Lookup<RecallResult> recall(String userId, Duration timeout) {
-        return lookup(recallTarget, userId, timeout);
+        return lookup(recallTarget.get(), userId, timeout);
     }
 
     /** The user's recall without what the user has been shown (dedup-job's {@code fresh-recall}), default timeout. */
     public Lookup<RecallResult> freshRecall(String userId) {
-        return lookup(freshRecallTarget, userId, timeout);
+        return lookup(freshRecallTarget.get(), userId, timeout);
     }
 
     /** The user's trigger features (feature-job's {@code user-features}), default timeout. */
     public Lookup<UserFeatures> userFeatures(String userId) {
-        return lookup(userFeaturesTarget, userId, timeout);
+        return lookup(userFeaturesTarget.get(), userId, timeout);
     }
 
     /** What {@link #recall(String)} reads. */
     public QueryTarget<RecallResult> recallTarget() {
-        return recallTarget;
+        return recallTarget.get();
     }
 
     /** Any per-user queryable state: the value, no value for the key, or the deadline passed. */
@@ -140,6 +146,9 @@ public final class RecallClient implements AutoCloseable {
                         problem = restProblem;
                     } else if (job == null) {
                         problem = "no RUNNING job named '" + target.jobName() + "' at " + rest.baseUrl();
+                    }
+                    if (giveUpWhenRefused && cached.restRefused && job == null) {
+                        break; // nothing listens at the REST address and no job id to ask the proxy with
                     }
                 }
                 long left = deadline - System.nanoTime();
@@ -223,12 +232,37 @@ public final class RecallClient implements AutoCloseable {
         reader.close();
     }
 
+    /** A value built on first use, then shared by every thread. */
+    private static final class Once<T> {
+        private final Supplier<T> build;
+        private volatile T value;
+
+        Once(Supplier<T> build) {
+            this.build = build;
+        }
+
+        T get() {
+            T v = value;
+            if (v == null) {
+                synchronized (this) {
+                    if (value == null) {
+                        value = build.get();
+                    }
+                    v = value;
+                }
+            }
+            return v;
+        }
+    }
+
     /** The id a job name resolves to, shared by every thread of the client. */
     private final class CachedJob {
         private final String name;
         private volatile JobID id;
         /** Why the last REST call failed; null when it answered. */
         private volatile String restProblem;
+        /** The last REST call's connection was refused: nothing listens there. */
+        private volatile boolean restRefused;
         private long refreshedAt = System.nanoTime() - MIN_REFRESH_INTERVAL_NANOS;
 
         CachedJob(String name) {
@@ -249,8 +283,10 @@ public final class RecallClient implements AutoCloseable {
                 Duration timeout = Duration.ofNanos(Math.min(deadlineNanos - now, REST_TIMEOUT.toNanos()));
                 id = rest.runningJob(name, timeout).orElse(null);
                 restProblem = null;
+                restRefused = false;
             } catch (IOException | RuntimeException e) {
                 restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
+                restRefused = e instanceof java.net.ConnectException;
             }
             return id;
         }
@@ -264,8 +300,19 @@ public final class RecallClient implements AutoCloseable {
         private String jobName = QueryTarget.INDEX_JOB;
         private String stateName = QueryableStates.RECALL;
         private Duration timeout = DEFAULT_TIMEOUT;
+        private boolean giveUpWhenRefused;
 
         private Builder() {}
+
+        /**
+         * Ends a lookup at once, before its deadline ({@link Lookup.Outcome#DEADLINE_PASSED} with the reason), when the
+         * REST address refuses the connection and no job id is known: nothing runs there. For a person at a command
+         * line; a service keeps the default (retry until the deadline), so it rides out a JobManager restart.
+         */
+        public Builder giveUpWhenRefused(boolean giveUp) {
+            this.giveUpWhenRefused = giveUp;
+            return this;
+        }
 
         /** The Flink REST address (JobManager), e.g. {@code http://localhost:8081}. */
         public Builder rest(String url) {

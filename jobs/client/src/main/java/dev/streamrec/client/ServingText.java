@@ -17,7 +17,15 @@ import dev.streamrec.avro.UserVector;
 public final class ServingText {
     private ServingText() {}
 
-    /** A recall result, one field a line, then one line per candidate (rank, item, score, channel); limit 0 = all. */
+    /** How index-job orders a recall's candidates (its RecallMerge), for the printed recall and bin/query --help. */
+    public static final String CANDIDATE_ORDER = "candidates are interleaved by channel: u2i 1st, i2i 1st, u2i 2nd, "
+            + "i2i 2nd, ... (an item already taken is skipped; when one channel runs out the other fills up to K); each "
+            + "channel is best score first, and i2i itself takes the trigger items' neighbour lists in turn, newest trigger first";
+
+    /**
+     * A recall result, one field a line, then one line per candidate (rank, item, score, channel) in the served order:
+     * the u2i and i2i channels interleaved (see {@link #CANDIDATE_ORDER}); limit 0 = all.
+     */
     public static List<String> recall(RecallResult r, int limit, long nowMillis) {
         List<String> lines = new ArrayList<>();
         lines.add("model version:   " + r.getModelVersion());
@@ -25,7 +33,8 @@ public final class ServingText {
         lines.add("sourceEventTime: " + time(r.getSourceEventTime(), nowMillis));
         List<Candidate> candidates = r.getCandidates();
         int shown = limit > 0 ? Math.min(limit, candidates.size()) : candidates.size();
-        lines.add("candidates:      " + candidates.size() + (shown < candidates.size() ? " (first " + shown + " shown)" : ""));
+        lines.add("candidates:      " + candidates.size() + (shown < candidates.size() ? " (first " + shown + " shown)" : "")
+                + (candidates.isEmpty() ? "" : ", u2i/i2i interleaved (rank order is the served order, not one score order)"));
         if (shown > 0) {
             int width = Math.max(4, candidates.subList(0, shown).stream().mapToInt(c -> c.getItemId().length()).max().orElse(4));
             lines.add(String.format(Locale.ROOT, "%4s  %-" + width + "s  %10s  %s", "rank", "item", "score", "channel"));
@@ -43,8 +52,8 @@ public final class ServingText {
         String candidates = r.getCandidates().stream().limit(top)
                 .map(c -> String.format(Locale.ROOT, "%s %.3f %s", c.getItemId(), c.getScore(), c.getChannel()))
                 .collect(Collectors.joining(" | "));
-        return String.format(Locale.ROOT, "model %s, %d candidates, computed %d ms ago: %s%s", r.getModelVersion(),
-                r.getCandidates().size(), nowMillis - r.getComputedAt(), candidates,
+        return String.format(Locale.ROOT, "model %s, %d candidates (u2i/i2i interleaved), computed %s: %s%s", r.getModelVersion(),
+                r.getCandidates().size(), ago(r.getComputedAt(), nowMillis), candidates,
                 r.getCandidates().size() > top ? " | ..." : "");
     }
 
@@ -79,15 +88,24 @@ public final class ServingText {
     }
 
     private static String time(long epochMillis, long nowMillis) {
-        return String.format(Locale.ROOT, "%s (%d, %s ago)", Instant.ofEpochMilli(epochMillis), epochMillis,
-                age(nowMillis - epochMillis));
+        return String.format(Locale.ROOT, "%s (%d, %s)", Instant.ofEpochMilli(epochMillis), epochMillis,
+                ago(epochMillis, nowMillis));
+    }
+
+    /**
+     * How long ago {@code thenMillis} was, e.g. {@code 12.3 s ago}; never negative: a time ahead of {@code nowMillis}
+     * (the writer's clock ahead of the reader's) is {@code 0 ms ago} with the skew said.
+     */
+    public static String ago(long thenMillis, long nowMillis) {
+        long ms = nowMillis - thenMillis;
+        return ms >= 0 ? age(ms) + " ago" : "0 ms ago (its clock " + age(-ms) + " ahead of this one)";
     }
 
     private static String age(long ms) {
-        if (Math.abs(ms) < 10_000) {
+        if (ms < 10_000) {
             return ms + " ms";
         }
-        if (Math.abs(ms) < 3_600_000) {
+        if (ms < 3_600_000) {
             return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
         }
         return String.format(Locale.ROOT, "%.1f h", ms / 3_600_000.0);

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.apache.flink.api.common.JobID;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 class FlinkRestClientTest {
     private static final JobID OLD = JobID.generate();
     private static final JobID NEW = JobID.generate();
@@ -20,14 +18,23 @@ class FlinkRestClientTest {
                 + "," + job(OLD, "index-job", "RUNNING", 1000)
                 + "," + job(NEW, "index-job", "RUNNING", 2000)
                 + "," + job(OTHER, "feature-job", "RUNNING", 3000) + "]}";
-        var jobs = FlinkRestClient.parseOverview(new ObjectMapper().readTree(overview));
+        var jobs = FlinkRestClient.parseOverview(overview);
         assertThat(jobs).hasSize(4);
         assertThat(jobs.get(0)).isEqualTo(new FlinkRestClient.JobOverview(CANCELLED, "index-job", "CANCELED", 5000));
         assertThat(FlinkRestClient.runningJob(jobs, "index-job")).contains(NEW);
         assertThat(FlinkRestClient.runningJob(jobs, "feature-job")).contains(OTHER);
         assertThat(FlinkRestClient.runningJob(jobs, "dedup-job")).isEmpty();
-        assertThat(FlinkRestClient.runningJob(FlinkRestClient.parseOverview(new ObjectMapper().readTree("{\"jobs\":[]}")),
+        assertThat(FlinkRestClient.runningJob(FlinkRestClient.parseOverview("{\"jobs\":[]}"),
                 "index-job")).isEmpty();
+    }
+
+    @Test
+    void skipsFieldsItDoesNotUseAndRejectsWhatIsNotAnOverview() throws Exception {
+        var jobs = FlinkRestClient.parseOverview("{\"other\":{\"a\":[1,{\"b\":2}]},\"jobs\":[{\"tasks\":{\"x\":[1]},\"jid\":\""
+                + NEW + "\",\"name\":\"n\",\"state\":\"RUNNING\",\"start-time\":7}]}");
+        assertThat(jobs).containsExactly(new FlinkRestClient.JobOverview(NEW, "n", "RUNNING", 7));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkRestClient.parseOverview("[]"))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("unexpected jobs overview");
     }
 
     @Test

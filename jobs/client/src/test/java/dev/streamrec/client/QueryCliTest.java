@@ -20,6 +20,20 @@ class QueryCliTest {
         assertThat(help.status()).isZero();
         assertThat(help.out()).contains("recall", "fresh-recall", "features", "--user", "--rest", "--proxy", "--job",
                 "--timeout-ms", "--limit", "Exit status");
+        // The served order, as index-job's RecallMerge makes it, and both data sets' id forms.
+        assertThat(help.out().replaceAll("\\s+", " ")).contains("interleaved by channel: u2i 1st, i2i 1st, u2i 2nd",
+                "u0, u1", "u<userId>", "m<movieId>");
+        assertThat(help.out().lines()).allMatch(line -> line.length() <= 110);
+    }
+
+    @Test
+    void agesAreNeverNegative() {
+        assertThat(ServingText.ago(1_000, 1_250)).isEqualTo("250 ms ago");
+        assertThat(ServingText.ago(1_000, 61_000)).isEqualTo("60.0 s ago");
+        // The writer's clock ahead of the reader's: no "-250 ms ago".
+        assertThat(ServingText.ago(1_250, 1_000)).isEqualTo("0 ms ago (its clock 250 ms ahead of this one)");
+        RecallResult r = RecallClientIntegrationTest.result("u1", "v3", 1, 1_700_000_000_500L);
+        assertThat(String.join("\n", ServingText.recall(r, 0, 1_700_000_000_000L))).doesNotContain(", -").contains("ahead");
     }
 
     @Test
@@ -41,10 +55,12 @@ class QueryCliTest {
 
     @Test
     void unreachableFlinkIsExitStatus2WithTheReason() {
+        // Nothing listens on port 1: the command says so at once instead of retrying until the deadline.
         Run run = run("recall", "--user", "u1", "--rest", "http://127.0.0.1:1", "--timeout-ms", "200");
         assertThat(run.status()).isEqualTo(QueryCli.NO_ANSWER);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err()).contains("no answer for u1 from index-job/recall", "Flink REST at http://127.0.0.1:1 unreachable");
+        assertThat(run.err()).contains("no answer for u1 from index-job/recall", "Flink REST at http://127.0.0.1:1 unreachable",
+                "Connection refused", "after 0 attempt(s)");
     }
 
     @Test
@@ -55,14 +71,14 @@ class QueryCliTest {
                 "model version:   v3",
                 "computedAt:      2023-11-14T22:13:20Z (1700000000000, 1000 ms ago)",
                 "sourceEventTime: 2023-11-14T22:13:19.750Z (1699999999750, 1250 ms ago)",
-                "candidates:      3",
+                "candidates:      3, u2i/i2i interleaved (rank order is the served order, not one score order)",
                 "rank  item          score  channel",
                 "   1  item-3     0.900000  u2i",
                 "   2  item-10    0.887500  i2i",
                 "   3  item-17    0.875000  u2i");
-        assertThat(ServingText.recall(r, 1, 1_700_000_001_000L)).contains("candidates:      3 (first 1 shown)").hasSize(6);
+        assertThat(ServingText.recall(r, 1, 1_700_000_001_000L)).contains("candidates:      3 (first 1 shown), u2i/i2i interleaved (rank order is the served order, not one score order)").hasSize(6);
         assertThat(ServingText.recallSummary(r, 2, 1_700_000_001_000L))
-                .isEqualTo("model v3, 3 candidates, computed 1000 ms ago: item-3 0.900 u2i | item-10 0.888 i2i | ...");
+                .isEqualTo("model v3, 3 candidates (u2i/i2i interleaved), computed 1000 ms ago: item-3 0.900 u2i | item-10 0.888 i2i | ...");
     }
 
     @Test

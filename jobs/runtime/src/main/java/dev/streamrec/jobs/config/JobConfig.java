@@ -61,26 +61,14 @@ public final class JobConfig implements Serializable {
         options.values().forEach(o -> values.put(o.key(), o.defaultValue()));
 
         Map<String, String> cli = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            if (arg.equals("--help") || arg.equals("-h")) {
+        for (Arg arg : split(args)) {
+            if (arg.isHelp()) {
                 throw new HelpRequested(usage(jobName, options));
             }
-            if (!arg.startsWith("--")) {
-                throw new IllegalArgumentException("expected --key value, got '" + arg + "'\n" + usage(jobName, options));
+            if (arg.key() == null) {
+                throw new IllegalArgumentException("expected --key value, got '" + arg.value() + "'\n" + usage(jobName, options));
             }
-            String key = arg.substring(2);
-            String value;
-            int eq = key.indexOf('=');
-            if (eq >= 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-                value = args[++i];
-            } else {
-                value = "true";
-            }
-            cli.put(key, value);
+            cli.put(arg.key(), arg.value() == null ? "true" : arg.value());
         }
         String file = cli.remove("config");
         Map<String, String> kafka = new LinkedHashMap<>();
@@ -99,6 +87,38 @@ public final class JobConfig implements Serializable {
         return new JobConfig(jobName, options, values, kafkaProperties);
     }
 
+    /**
+     * One argument of a command line: {@code --key value} or {@code --key=value} ({@code value} null when no value
+     * follows: the next argument is an option, or there is none), or a bare word ({@code key} null).
+     */
+    public record Arg(String key, String value) {
+        public boolean isHelp() {
+            return "help".equals(key) || key == null && "-h".equals(value);
+        }
+    }
+
+    /** Splits a command line into its arguments, the way {@link #parse} reads them (for launchers that check first). */
+    public static List<Arg> split(String... args) {
+        List<Arg> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--")) {
+                out.add(new Arg(null, arg));
+                continue;
+            }
+            String key = arg.substring(2);
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                out.add(new Arg(key.substring(0, eq), key.substring(eq + 1)));
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                out.add(new Arg(key, args[++i]));
+            } else {
+                out.add(new Arg(key, null));
+            }
+        }
+        return out;
+    }
+
     private static void put(Map<String, Option> options, Map<String, String> values, Map<String, String> kafka,
                             String key, String value, String where) {
         if (key.startsWith(KAFKA_PROPERTY_PREFIX) && key.length() > KAFKA_PROPERTY_PREFIX.length()) {
@@ -111,7 +131,8 @@ public final class JobConfig implements Serializable {
         values.put(key, value);
     }
 
-    static Map<String, String> readFile(Path path) {
+    /** A config file's options as written (.properties, or flat YAML for .yaml/.yml), e.g. for a launcher to merge. */
+    public static Map<String, String> readFile(Path path) {
         Map<String, String> result = new LinkedHashMap<>();
         String name = path.getFileName().toString();
         try {

@@ -72,4 +72,13 @@ class JobConfigTest {
         JobConfig secret = JobConfig.parse("j", OPTIONS, "--kafka.properties.sasl.jaas.config", "password=\"s3cret\"");
         assertThat(secret.toString()).contains("sasl.jaas.config").doesNotContain("s3cret");
     }
+
+    @Test
+    void splitReadsTheCommandLineAsParseDoes() {
+        assertThat(JobConfig.split("--a", "1", "--b=x=y", "--c", "--d", "word", "-h")).containsExactly(
+                new JobConfig.Arg("a", "1"), new JobConfig.Arg("b", "x=y"), new JobConfig.Arg("c", null),
+                new JobConfig.Arg("d", "word"), new JobConfig.Arg(null, "-h"));
+        assertThat(JobConfig.split("-h").get(0).isHelp()).isTrue();
+        assertThat(JobConfig.split("--help").get(0).isHelp()).isTrue();
+    }
 }
