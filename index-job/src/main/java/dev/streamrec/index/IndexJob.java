@@ -126,7 +126,7 @@ public class IndexJob extends PipelineJob {
                 .uid(graph.uid("shards")).name("index shards");
 
         SingleOutputStreamOperator<RecallResult> recall = answers.keyBy(ShardAnswer::getUserId)
-                .connect(itemBatches.broadcast(RecallMerger.RECENT_DELETES))
+                .connect(itemBatches.broadcast(RecallMerger.RECENT_DELETES, RecallMerger.HASHES_COMPLETE))
                 .process(new RecallMerger(settings))
                 .uid(graph.uid("recall-merger")).name("merge recall");
 

@@ -29,7 +29,7 @@ class RecallMergerTest {
     @BeforeEach
     void setUp() throws Exception {
         h = ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(new RecallMerger(settings),
-                ShardAnswer::getUserId, Types.STRING, RecallMerger.RECENT_DELETES);
+                ShardAnswer::getUserId, Types.STRING, RecallMerger.RECENT_DELETES, RecallMerger.HASHES_COMPLETE);
         h.open();
         h.setProcessingTime(T0);
     }
@@ -124,9 +124,22 @@ class RecallMergerTest {
         assertThat(out.subList(3, 6)).extracting(r -> r.getUserId() + ":" + r.getCandidates().stream()
                 .map(Candidate::getItemId).toList()).containsExactlyInAnyOrder("u1:[a]", "u2:[a]", "u3:[a, c]");
         assertThat(served("u1").getCandidates()).extracting(Candidate::getItemId).containsExactly("a");
-        // A batch that touches nobody's recall emits nothing.
+        // A batch that touches nobody's recall emits nothing; later passes read only the item hashes.
         h.processBroadcastElement(deletes(T0 + 20, "zzz"), 0);
         assertThat(h.extractOutputValues()).hasSize(6);
+        h.processBroadcastElement(deletes(T0 + 30, "a"), 0);
+        assertThat(h.extractOutputValues()).hasSize(9);
+        assertThat(served("u3").getCandidates()).extracting(Candidate::getItemId).containsExactly("c");
+    }
+
+    @Test
+    void theItemHashesSayWhoMayHoldAnItem() {
+        RecallResult r = RecallResult.newBuilder().setUserId("u").setModelVersion("v1").setComputedAt(T0).setSourceEventTime(T0)
+                .setCandidates(List.of(new Candidate("x", 1.0, "u2i"), new Candidate("y", 0.5, "i2i"))).build();
+        int[] hashes = RecallMerger.itemHashes(r);
+        assertThat(RecallMerger.mayHold(hashes, new int[] {dev.streamrec.index.ann.Sharding.hash("y")})).isTrue();
+        assertThat(RecallMerger.mayHold(hashes, new int[] {dev.streamrec.index.ann.Sharding.hash("z")})).isFalse();
+        assertThat(RecallMerger.mayHold(null, new int[] {1})).isFalse();
     }
 
     @Test

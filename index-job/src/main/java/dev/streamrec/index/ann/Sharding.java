@@ -17,7 +17,12 @@ public final class Sharding {
         if (shards < 1) {
             throw new IllegalArgumentException("shards must be positive: " + shards);
         }
-        return Math.floorMod(murmur3(itemId.getBytes(StandardCharsets.UTF_8), 0), shards);
+        return Math.floorMod(hash(itemId), shards);
+    }
+
+    /** A 32-bit hash of an item id, the one sharding uses. */
+    public static int hash(String itemId) {
+        return murmur3(itemId.getBytes(StandardCharsets.UTF_8), 0);
     }
 
     /** MurmurHash3_x86_32 (the reference algorithm; Guava's {@code murmur3_32_fixed} gives the same values). */
