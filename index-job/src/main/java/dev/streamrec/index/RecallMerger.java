@@ -142,23 +142,27 @@ public class RecallMerger extends KeyedBroadcastProcessFunction<String, ShardAns
     static RecallResult withoutRecentDeletes(RecallResult result, long requestedAt,
                                              ReadOnlyBroadcastState<String, Long> recentDeletes) throws Exception {
         if (recentDeletes.immutableEntries().iterator().hasNext()) {
-            List<Candidate> kept = new ArrayList<>(result.getCandidates().size());
-            for (Candidate c : result.getCandidates()) {
-                Long batchedAt = recentDeletes.get(c.getItemId());
-                if (batchedAt == null || requestedAt >= batchedAt + DELETE_RACE_MS) {
-                    kept.add(c);
-                }
-            }
-            result.setCandidates(kept);
+            removeCandidates(result, item -> {
+                Long batchedAt = recentDeletes.get(item);
+                return batchedAt != null && requestedAt < batchedAt + DELETE_RACE_MS;
+            });
         }
         return result;
     }
 
-    /** Removes the deleted items from the recall; true if it held any. (A decoded Avro array cannot remove in place.) */
-    static boolean removeDeleted(RecallResult recall, Set<String> deleted) {
+    /** A test of an item id that may read state. */
+    private interface ItemTest {
+        boolean test(String itemId) throws Exception;
+    }
+
+    /**
+     * Drops the candidates {@code gone} selects, into a new list (a decoded Avro array cannot remove in place); true if
+     * it dropped any.
+     */
+    private static boolean removeCandidates(RecallResult recall, ItemTest gone) throws Exception {
         List<Candidate> kept = new ArrayList<>(recall.getCandidates().size());
         for (Candidate c : recall.getCandidates()) {
-            if (!deleted.contains(c.getItemId())) {
+            if (!gone.test(c.getItemId())) {
                 kept.add(c);
             }
         }
@@ -199,15 +203,16 @@ public class RecallMerger extends KeyedBroadcastProcessFunction<String, ShardAns
         if (Boolean.TRUE.equals(complete.get(HASHES_COMPLETE.getName()))) {
             ctx.applyToKeyedState(ITEM_HASHES, (user, hashes) -> {
                 if (mayHold(hashes.value(), deletedHashes)) {
-                    purge(deleted, out);
+                    purge(recall.value(), deleted, out);
                 }
             });
         } else {
             ctx.applyToKeyedState(QueryableStates.recall(QueryableStates.RECALL), (user, state) -> {
+                RecallResult current = state.value();
                 if (itemHashes.value() == null) {
-                    itemHashes.update(itemHashes(state.value()));
+                    itemHashes.update(itemHashes(current));
                 }
-                purge(deleted, out);
+                purge(current, deleted, out);
             });
             complete.put(HASHES_COMPLETE.getName(), true);
         }
@@ -225,10 +230,9 @@ public class RecallMerger extends KeyedBroadcastProcessFunction<String, ShardAns
         // Nothing of its own: the state is keyed and broadcast state.
     }
 
-    /** Removes the deleted items from the current user's recall; re-emits it if it held any. */
-    private void purge(Set<String> deleted, Collector<RecallResult> out) throws Exception {
-        RecallResult current = recall.value();
-        if (current != null && removeDeleted(current, deleted)) {
+    /** Removes the deleted items from the current user's recall ({@code current}); re-emits it if it held any. */
+    private void purge(RecallResult current, Set<String> deleted, Collector<RecallResult> out) throws Exception {
+        if (current != null && removeCandidates(current, deleted::contains)) {
             recall.update(current);
             itemHashes.update(itemHashes(current));
             purgedRecalls.inc();

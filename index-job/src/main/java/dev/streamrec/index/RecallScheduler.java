@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
@@ -73,6 +74,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
     private transient ValueStateDescriptor<UserFeatures> lastFeaturesDescriptor;
     private transient ValueState<UserFeatures> lastFeatures;
     private transient ValueState<String> servedVersion;
+    private transient ValueStateDescriptor<String> awaitingItemsOfDescriptor;
     private transient ValueState<String> awaitingItemsOf;
     private transient AvroSingleObjectSerde<UserFeatures> featuresSerde;
     private transient DeadLetters.Metrics deadLetters;
@@ -98,7 +100,8 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         lastFeaturesDescriptor = withTtl(new ValueStateDescriptor<>("last-features", TypeInformation.of(UserFeatures.class)), ttl);
         lastFeatures = getRuntimeContext().getState(lastFeaturesDescriptor);
         servedVersion = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("served-version", Types.STRING), ttl));
-        awaitingItemsOf = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("awaiting-items-of", Types.STRING), ttl));
+        awaitingItemsOfDescriptor = withTtl(new ValueStateDescriptor<>("awaiting-items-of", Types.STRING), ttl);
+        awaitingItemsOf = getRuntimeContext().getState(awaitingItemsOfDescriptor);
         featuresSerde = AvroSingleObjectSerde.of(UserFeatures.class);
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
         var metrics = JobMetrics.of(getRuntimeContext());
@@ -173,15 +176,11 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
                 out, ctx::output);
     }
 
-    /** Where the lookups of a request's i2i seeds go: the side output of whichever context is at hand. */
-    private interface LookupOutput {
-        void output(OutputTag<TriggerVector> tag, TriggerVector lookup);
-    }
-
     /** Issues the recall request for the user's latest features, and the lookups of its i2i seeds' vectors. */
     private void issue(UserFeatures features, long timestamp, long notBefore,
                        ReadOnlyBroadcastState<String, ModelVersion> versions, ReadOnlyBroadcastState<String, Long> versionsWithItems,
-                       Collector<RecallRequest> out, LookupOutput lookups) throws Exception {
+                       Collector<RecallRequest> out, BiConsumer<OutputTag<TriggerVector>, TriggerVector> lookups)
+            throws Exception {
         Long last = lastRequestId.value();
         // Wall-clock based ids stay increasing even after the TTL dropped the last one.
         long requestId = Math.max(last == null ? 0 : last + 1, timestamp);
@@ -199,7 +198,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         requests.inc();
         out.collect(request);
         for (String item : request.getTriggerItems()) {
-            lookups.output(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, AvroVectors.EMPTY));
+            lookups.accept(LOOKUPS, new TriggerVector(features.getUserId(), requestId, item, version, AvroVectors.EMPTY));
         }
     }
 
@@ -262,7 +261,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
                     versionsWithItems.remove(event.getVersion());
                 }
                 // Users whose serving version this switch changes follow it without a new action.
-                followUp(ctx, out, versions, versionsWithItems, features -> {
+                followUp(ctx, out, versions, versionsWithItems, lastFeaturesDescriptor, features -> {
                     String served = servedVersion.value();
                     return served != null && !served.equals(servingVersion(features, versions));
                 });
@@ -277,8 +276,10 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
             }
         }
         if (!firstItems.isEmpty()) {
-            // Recall computed while its version's index was empty is recomputed now that it has items.
-            followUp(ctx, out, versions, versionsWithItems, features -> firstItems.contains(awaitingItemsOf.value()));
+            // Recall computed while its version's index was empty is recomputed now that it has items: only the
+            // users that state marks are visited.
+            followUp(ctx, out, versions, versionsWithItems, awaitingItemsOfDescriptor,
+                    features -> firstItems.contains(awaitingItemsOf.value()));
         }
     }
 
@@ -287,15 +288,22 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         boolean applies(UserFeatures features) throws Exception;
     }
 
-    /** Issues spread recomputations for this subtask's users that {@code rule} selects. */
+    /**
+     * Issues spread recomputations for the users of this subtask that have the state {@code among} and that
+     * {@code rule} selects (a user whose debounce timer is pending gets a request from it anyway).
+     */
     private void followUp(Context ctx, Collector<RecallRequest> out, ReadOnlyBroadcastState<String, ModelVersion> versions,
-                          ReadOnlyBroadcastState<String, Long> versionsWithItems, FollowUpRule rule) throws Exception {
+                          ReadOnlyBroadcastState<String, Long> versionsWithItems, ValueStateDescriptor<?> among,
+                          FollowUpRule rule) throws Exception {
         long now = ctx.currentProcessingTime();
         double spacingMs = 1000.0 / Math.max(1, settings.switchRate());
         long[] issued = {0};
-        ctx.applyToKeyedState(lastFeaturesDescriptor, (user, state) -> {
-            UserFeatures features = state.value();
-            if (features != null && pendingTimer.value() == null && rule.applies(features)) {
+        ctx.applyToKeyedState(among, (user, state) -> {
+            if (pendingTimer.value() != null) {
+                return;
+            }
+            UserFeatures features = lastFeatures.value();
+            if (features != null && rule.applies(features)) {
                 // The assembler holds each request until its turn; the first goes after one item batch so that the
                 // shards have indexed the items that started it.
                 long notBefore = now + settings.itemBatchMs() + (long) (issued[0]++ * spacingMs);

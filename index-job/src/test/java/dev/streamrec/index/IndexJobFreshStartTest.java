@@ -3,21 +3,18 @@ package dev.streamrec.index;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.flink.core.execution.JobClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.streamrec.avro.DeadLetter;
-import dev.streamrec.avro.ItemEmbedding;
-import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.UserFeatures;
-import dev.streamrec.avro.UserVector;
 import dev.streamrec.client.FlinkRestClient;
 import dev.streamrec.client.IndexShardMetrics;
 import dev.streamrec.index.ann.ClusteredVectors;
@@ -48,12 +45,7 @@ class IndexJobFreshStartTest {
             kafka.produce(Topic.MODEL_VERSIONS.name(prefix), "m10", new ModelVersion("m10", ModelPhase.SERVING, (long) ITEMS, 10, t), t);
             for (int i = 0; i < ITEMS; i++) {
                 String id = ClusteredVectors.itemId(i);
-                List<Float> v = new ArrayList<>();
-                for (float f : vectors.vector(i)) {
-                    v.add(f);
-                }
-                kafka.produceAsync(Topic.ITEM_EMBEDDINGS.name(prefix), id,
-                        new ItemEmbedding(id, "m10", v, "c", List.of(), ItemStatus.ACTIVE, t), t);
+                kafka.produceAsync(Topic.ITEM_EMBEDDINGS.name(prefix), id, IndexFixtures.item(id, "m10", vectors.vector(i), t), t);
             }
             kafka.flush();
 
@@ -73,12 +65,7 @@ class IndexJobFreshStartTest {
             // A tombstone (null value) deletes its key's item; a user's recall then comes from m10 without it.
             kafka.produce(Topic.ITEM_EMBEDDINGS.name(prefix), ClusteredVectors.itemId(0), (byte[]) null, t + 1);
             IndexScenario.awaitIngested(kafka, prefix, IndexJob.NAME, Topic.ITEM_EMBEDDINGS);
-            List<Float> query = new ArrayList<>();
-            for (float f : vectors.vector(0)) {
-                query.add(f);
-            }
-            UserFeatures user = UserFeatures.newBuilder().setUserId("u1").setUpdateSeq(1).setLastEventTime(t).setUpdatedAt(t)
-                    .setTriggers(List.of()).setVectors(List.of(new UserVector("m10", query, 1.0, t))).build();
+            UserFeatures user = IndexFixtures.features("u1", Map.of("m10", vectors.vector(0)), List.of(), t);
             kafka.produce(Topic.USER_FEATURES.name(prefix), "u1", user, t);
             List<KafkaTestIO.Received<RecallResult>> recall = KafkaTestIO.consume(CLUSTER.bootstrapServers(),
                     Topic.RECALL.name(prefix), RecallResult.class, 1, Duration.ofMinutes(2));

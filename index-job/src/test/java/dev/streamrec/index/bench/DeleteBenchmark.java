@@ -231,13 +231,13 @@ public final class DeleteBenchmark implements BenchStack.Benchmark {
         out.put("sampled_holders_per_delete_median", BenchReport.percentile(
                 holderCounts.stream().mapToDouble(i -> i).toArray(), 0.5));
         // The REST metrics are served from a cache refreshed at most every 10 s: ask, wait, ask again.
-        vertexMetrics(rest, jobId, "merge recall", ".deleteBatchMillis_max");
+        VertexMetrics.endingWith(rest, jobId, "merge recall", ".deleteBatchMillis_max");
         Thread.sleep(12_000);
         out.put("merger_batch_ms_median_max_over_subtasks",
-                max(vertexMetrics(rest, jobId, "merge recall", ".deleteBatchMillis_median")));
-        out.put("merger_batch_ms_max", max(vertexMetrics(rest, jobId, "merge recall", ".deleteBatchMillis_max")));
-        out.put("merger_batches", sum(vertexMetrics(rest, jobId, "merge recall", ".deleteBatches")));
-        out.put("recalls_purged", sum(vertexMetrics(rest, jobId, "merge recall", ".recallsPurgedOfDeletes")));
+                max(VertexMetrics.endingWith(rest, jobId, "merge recall", ".deleteBatchMillis_median")));
+        out.put("merger_batch_ms_max", max(VertexMetrics.endingWith(rest, jobId, "merge recall", ".deleteBatchMillis_max")));
+        out.put("merger_batches", sum(VertexMetrics.endingWith(rest, jobId, "merge recall", ".deleteBatches")));
+        out.put("recalls_purged", sum(VertexMetrics.endingWith(rest, jobId, "merge recall", ".recallsPurgedOfDeletes")));
         say("deletes: " + out);
         return out;
     }
@@ -274,22 +274,13 @@ public final class DeleteBenchmark implements BenchStack.Benchmark {
     }
 
     private JobConfig jobConfig() {
-        return new IndexJob().parseConfig("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
-                "--parallelism", cfg.get(PARALLELISM), "--checkpoint.interval.ms", cfg.get(CHECKPOINT_MS),
-                "--source.starting-offsets", "earliest",
-                "--" + IndexOptions.SHARDS.key(), cfg.get(SHARDS),
-                "--" + IndexOptions.DIMENSION.key(), cfg.get(DIMENSION),
-                "--" + IndexOptions.K.key(), cfg.get(K),
-                "--" + IndexOptions.ITEM_BATCH_MS.key(), cfg.get(ITEM_BATCH_MS),
-                "--" + IndexOptions.DEBOUNCE_MS.key(), "0");
+        return IndexJobBenchmark.indexJobOnStack(stack, prefix, cfg.get(PARALLELISM), cfg.get(CHECKPOINT_MS), cfg.get(SHARDS),
+                cfg.get(DIMENSION), "--" + IndexOptions.K.key(), cfg.get(K),
+                "--" + IndexOptions.ITEM_BATCH_MS.key(), cfg.get(ITEM_BATCH_MS));
     }
 
     static String userId(int u) {
         return "bench-user-" + u;
-    }
-
-    static List<Double> vertexMetrics(FlinkRestClient rest, String jobId, String vertex, String suffix) throws Exception {
-        return VertexMetrics.endingWith(rest, jobId, vertex, suffix);
     }
 
     private static void awaitMetricSum(FlinkRestClient rest, String jobId, String vertex, String suffix, long atLeast,
@@ -297,7 +288,7 @@ public final class DeleteBenchmark implements BenchStack.Benchmark {
         long deadline = System.nanoTime() + timeout.toNanos();
         double seen = 0;
         while (System.nanoTime() < deadline) {
-            seen = sum(vertexMetrics(rest, jobId, vertex, suffix));
+            seen = sum(VertexMetrics.endingWith(rest, jobId, vertex, suffix));
             if (seen >= atLeast) {
                 return;
             }

@@ -200,13 +200,24 @@ public final class IndexJobBenchmark implements BenchStack.Benchmark {
     }
 
     private JobConfig jobConfig() {
-        return new IndexJob().parseConfig("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
-                "--parallelism", cfg.get(PARALLELISM), "--checkpoint.interval.ms", cfg.get(CHECKPOINT_MS),
+        return indexJobOnStack(stack, prefix, cfg.get(PARALLELISM), cfg.get(CHECKPOINT_MS), cfg.get(SHARDS), cfg.get(DIMENSION),
+                "--" + IndexOptions.SNAPSHOT_INTERVAL_MS.key(), cfg.get(SNAPSHOT_MS));
+    }
+
+    /**
+     * index-job's configuration in an index-job benchmark: the stack's broker and the topic prefix, read from the
+     * start, debounce off (every feature update is a measured request), plus {@code more} options.
+     */
+    static JobConfig indexJobOnStack(BenchStack stack, String prefix, String parallelism, String checkpointMs,
+                                     String shards, String dimension, String... more) {
+        List<String> args = new ArrayList<>(List.of("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
+                "--parallelism", parallelism, "--checkpoint.interval.ms", checkpointMs,
                 "--source.starting-offsets", "earliest",
-                "--" + IndexOptions.SHARDS.key(), cfg.get(SHARDS),
-                "--" + IndexOptions.DIMENSION.key(), cfg.get(DIMENSION),
-                "--" + IndexOptions.SNAPSHOT_INTERVAL_MS.key(), cfg.get(SNAPSHOT_MS),
-                "--" + IndexOptions.DEBOUNCE_MS.key(), "0");
+                "--" + IndexOptions.SHARDS.key(), shards,
+                "--" + IndexOptions.DIMENSION.key(), dimension,
+                "--" + IndexOptions.DEBOUNCE_MS.key(), "0"));
+        args.addAll(List.of(more));
+        return new IndexJob().parseConfig(args.toArray(String[]::new));
     }
 
     /** An environment that submits to the MiniCluster, restoring from {@code savepoint} if given. */

@@ -2,6 +2,7 @@ package dev.streamrec.jobs;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -11,15 +12,20 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
+import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.jobs.config.CommonOptions;
+import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.io.Checks;
 import dev.streamrec.jobs.io.DeadLetters;
 import dev.streamrec.jobs.io.Rejection;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
+import dev.streamrec.schemas.Topic;
 
 /**
  * Keyed by itemId, with model-versions broadcast: the item checks that depend on the item's model version, shared by
@@ -65,10 +71,9 @@ public class ItemVectorValidator extends KeyedBroadcastProcessFunction<String, I
     }
 
     /** The validator of a job's item-embeddings input: topics and wait from the job's configuration. */
-    public static ItemVectorValidator of(dev.streamrec.jobs.config.JobConfig config, int defaultDimension) {
-        return new ItemVectorValidator(config.jobName(), config.topic(dev.streamrec.schemas.Topic.ITEM_EMBEDDINGS),
-                config.topic(dev.streamrec.schemas.Topic.MODEL_VERSIONS), defaultDimension,
-                config.getLong(dev.streamrec.jobs.config.CommonOptions.VERSION_WAIT_MS));
+    public static ItemVectorValidator of(JobConfig config, int defaultDimension) {
+        return new ItemVectorValidator(config.jobName(), config.topic(Topic.ITEM_EMBEDDINGS),
+                config.topic(Topic.MODEL_VERSIONS), defaultDimension, config.getLong(CommonOptions.VERSION_WAIT_MS));
     }
 
     @Override
@@ -137,13 +142,9 @@ public class ItemVectorValidator extends KeyedBroadcastProcessFunction<String, I
         });
     }
 
-    /** A dead-letter output: the side output of whichever context is at hand. */
-    private interface DeadLetterOutput {
-        void output(org.apache.flink.util.OutputTag<dev.streamrec.avro.DeadLetter> tag, dev.streamrec.avro.DeadLetter letter);
-    }
-
     private void release(ListState<ItemEmbedding> queue, ReadOnlyBroadcastState<String, ModelVersion> versions, long now,
-                         Collector<ItemEmbedding> out, DeadLetterOutput deadLetterOutput) throws Exception {
+                         Collector<ItemEmbedding> out, BiConsumer<OutputTag<DeadLetter>, DeadLetter> deadLetterOutput)
+            throws Exception {
         List<ItemEmbedding> held = new ArrayList<>();
         queue.get().forEach(held::add);
         queue.clear();
@@ -153,7 +154,8 @@ public class ItemVectorValidator extends KeyedBroadcastProcessFunction<String, I
     }
 
     private void validate(ItemEmbedding item, ReadOnlyBroadcastState<String, ModelVersion> versions, long now,
-                          Collector<ItemEmbedding> out, DeadLetterOutput deadLetterOutput) throws Exception {
+                          Collector<ItemEmbedding> out, BiConsumer<OutputTag<DeadLetter>, DeadLetter> deadLetterOutput)
+            throws Exception {
         ModelVersion version = versions.get(item.getModelVersion());
         if (version != null && version.getPhase() == ModelPhase.RETIRED) {
             retiredVersionItems.inc();
@@ -162,7 +164,7 @@ public class ItemVectorValidator extends KeyedBroadcastProcessFunction<String, I
         Rejection rejection = check(item, ModelVersions.dimensionOf(version, defaultDimension));
         if (rejection != null) {
             deadLetters.count(rejection);
-            deadLetterOutput.output(DeadLetters.TAG,
+            deadLetterOutput.accept(DeadLetters.TAG,
                     DeadLetters.ofDecoded(job, itemsTopic, item.getItemId(), item, itemSerde, rejection, now));
             return;
         }

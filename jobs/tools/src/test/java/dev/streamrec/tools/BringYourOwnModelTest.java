@@ -30,6 +30,7 @@ import dev.streamrec.client.Lookup;
 import dev.streamrec.client.QueryTarget;
 import dev.streamrec.client.RecallClient;
 import dev.streamrec.feature.FeatureJob;
+import dev.streamrec.index.AvroVectors;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
@@ -80,7 +81,7 @@ class BringYourOwnModelTest {
         ClusteredVectors m10 = new ClusteredVectors(3, 10, 40, 0.2);
         Path m10File = writeCsv(dir.resolve("item2vec-10.csv"), m10);
         ToolsIntegrationTest.Run published = ToolsIntegrationTest.run(new PublishEmbeddings(),
-                args(common, "--file", m10File.toString(), "--version", "m10"));
+                ToolsIntegrationTest.args(common, "--file", m10File.toString(), "--version", "m10"));
         assertThat(published.status()).as(published.err()).isZero();
 
         // 2. Users act on items of a few clusters; their features (and so their m10 vector) come from feature-job.
@@ -99,7 +100,7 @@ class BringYourOwnModelTest {
                     .limit(30).map(Map.Entry::getKey).toList();
             Path ids = Files.write(dir.resolve("sold-out.txt"), mostHeld);
             ToolsIntegrationTest.Run deletes = ToolsIntegrationTest.run(new PublishEmbeddings(),
-                    args(common, "--delete", "--file", ids.toString(), "--version", "m10"));
+                    ToolsIntegrationTest.args(common, "--delete", "--file", ids.toString(), "--version", "m10"));
             assertThat(deletes.status()).as(deletes.err()).isZero();
             deleted.addAll(mostHeld);
             Map<String, RecallResult> afterDeletes = awaitRecall(client, "m10",
@@ -110,13 +111,13 @@ class BringYourOwnModelTest {
             ClusteredVectors m6 = new ClusteredVectors(5, 6, 40, 0.2);
             Path m6File = writeCsv(dir.resolve("item2vec-6.csv"), m6);
             ToolsIntegrationTest.Run loaded = ToolsIntegrationTest.run(new PublishEmbeddings(),
-                    args(common, "--file", m6File.toString(), "--version", "m6", "--no-serve"));
+                    ToolsIntegrationTest.args(common, "--file", m6File.toString(), "--version", "m6", "--no-serve"));
             assertThat(loaded.status()).as(loaded.err()).isZero();
             produceActions(kafka, prefix, 1);
             awaitFeatures(client, "m6");
             // Serving m6 (publishing the same file again ends with SERVING): every user follows with no new action.
             ToolsIntegrationTest.Run served = ToolsIntegrationTest.run(new PublishEmbeddings(),
-                    args(common, "--file", m6File.toString(), "--version", "m6"));
+                    ToolsIntegrationTest.args(common, "--file", m6File.toString(), "--version", "m6"));
             assertThat(served.status()).as(served.err()).isZero();
             Map<String, RecallResult> switched = awaitRecall(client, "m6", r -> r.getCandidates().size() == 10);
             assertThat(meanRecallAt10(client, switched, "m6", exact(m6, 6))).as("recall@10 against exact cosine over m6")
@@ -206,20 +207,10 @@ class BringYourOwnModelTest {
                     x -> x.getModelVersion().equals(version) && x.getSourceEventTime() == f.getLastEventTime());
             assertThat(r.found()).as("recall of %s from its latest features: %s", user, r.describe()).isTrue();
             UserVector v = f.getVectors().stream().filter(x -> x.getModelVersion().equals(version)).findFirst().orElseThrow();
-            float[] query = new float[v.getVector().size()];
-            for (int d = 0; d < query.length; d++) {
-                query[d] = v.getVector().get(d);
-            }
-            Set<String> truth = new HashSet<>(exact.search(query, 10, id -> false).stream().map(Neighbor::itemId).toList());
+            Set<String> truth = new HashSet<>(exact.search(AvroVectors.fromList(v.getVector()), 10, id -> false).stream().map(Neighbor::itemId).toList());
             truth.retainAll(r.value().getCandidates().stream().map(Candidate::getItemId).toList());
             sum += truth.size() / 10.0;
         }
         return sum / recall.size();
-    }
-
-    private static String[] args(List<String> common, String... more) {
-        List<String> all = new ArrayList<>(common);
-        all.addAll(List.of(more));
-        return all.toArray(String[]::new);
     }
 }

@@ -251,7 +251,7 @@ class ToolsIntegrationTest {
                 .setValue(value == null ? null : ByteBuffer.wrap(value)).setReason(reason).setTime(time).build();
     }
 
-    private static String[] args(List<String> common, String... more) {
+    static String[] args(List<String> common, String... more) {
         List<String> all = new ArrayList<>(common);
         all.addAll(List.of(more));
         return all.toArray(String[]::new);
