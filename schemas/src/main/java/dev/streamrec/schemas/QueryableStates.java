@@ -4,6 +4,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.UserFeatures;
 
 /**
@@ -14,6 +15,7 @@ public final class QueryableStates {
     public static final String USER_FEATURES = "user-features";
     public static final String RECALL = "recall";
     public static final String FRESH_RECALL = "fresh-recall";
+    public static final String SEEN = "seen";
 
     private QueryableStates() {}
 
@@ -27,6 +29,13 @@ public final class QueryableStates {
     public static ValueStateDescriptor<RecallResult> recall(String name) {
         ValueStateDescriptor<RecallResult> d = new ValueStateDescriptor<>(name, TypeInformation.of(RecallResult.class));
         d.setQueryable(name);
+        return d;
+    }
+
+    /** Descriptor of dedup-job's queryable {@code seen} state: a user's seen set (read it with {@code dev.streamrec.seen.SeenSets}). */
+    public static ValueStateDescriptor<SeenSet> seen() {
+        ValueStateDescriptor<SeenSet> d = new ValueStateDescriptor<>("seen", TypeInformation.of(SeenSet.class));
+        d.setQueryable(SEEN);
         return d;
     }
 }

@@ -13,11 +13,13 @@ import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemProfile;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRefill;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.IndexControl;
+import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.TriggerVector;
@@ -30,7 +32,7 @@ public final class Records {
             UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
             RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class,
             ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, IndexCommand.class,
-            IndexControl.class);
+            IndexControl.class, RecallRefill.class, SeenSet.class);
 
     private Records() {}
 

@@ -9,6 +9,7 @@ public enum Topic {
     USER_FEATURES("user-features", true),
     RECALL("recall", false),
     FRESH_RECALL("fresh-recall", false),
+    RECALL_REFILLS("recall-refills", false),
     TRAINING_EXAMPLES("training-examples", false),
     DEAD_LETTERS("dead-letters", false);
 
