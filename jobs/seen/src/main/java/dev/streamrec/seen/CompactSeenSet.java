@@ -1,0 +1,344 @@
+package dev.streamrec.seen;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.google.common.hash.BloomFilter;
+import com.google.common.hash.Funnels;
+
+import dev.streamrec.avro.BloomLayer;
+import dev.streamrec.avro.SeenSet;
+
+/**
+ * The compact seen set: the latest {@code hotItems} impressions exactly (12 bytes each: item hash, seconds after a
+ * base time, impression hash; they catch client retries and answer with exact times), older ones in Bloom filter
+ * layers (Guava's {@link BloomFilter} over the item's 32-bit hash), each taking impressions for at most
+ * {@code layerSpanMs} of event time. A lookup is the OR of the hot tier and the live layers; a layer leaves when its
+ * newest impression is a period old, so an item counts as seen for at least the period and at most a layer span
+ * longer.
+ *
+ * <p>False positives: each layer is sized for {@code falsePositiveRate / maxLayers} at its capacity and takes no
+ * more than that, and at most {@code maxLayers} are live (one more drops the oldest, as the item cap does), so the
+ * OR of the live layers stays within {@code falsePositiveRate}; two items colliding on their 32-bit hash add about
+ * {@code size / 2^32}. There are no false negatives within the period.
+ *
+ * <p>Layer capacity adapts to the user: the first is {@code firstLayerCapacity}; after a layer that filled up, the
+ * next has four times its capacity (a burst opens few layers); after one that closed by time, the next fits its
+ * count with a quarter to spare; none exceeds half the item cap. A user who opens more than {@code maxLayers} layers
+ * within a period (a rate many times their earlier one, again and again) has the oldest forgotten, as the cap does.
+ */
+final class CompactSeenSet extends SeenTracker {
+    private static final int HOT_ENTRY_BYTES = 12;
+    private static final int MIN_LAYER_CAPACITY = 8;
+
+    private int[] hotItem;
+    private int[] hotSeconds;
+    private int[] hotImpression;
+    private int hotCount;
+    private long hotBase;
+    private final List<Layer> layers;
+    private long newestSeen;
+
+    CompactSeenSet(SeenPolicy policy) {
+        super(policy);
+        allocateHot(Math.max(policy.hotItems(), 1));
+        layers = new ArrayList<>();
+    }
+
+    CompactSeenSet(SeenPolicy policy, SeenSet record) {
+        super(policy);
+        ByteBuffer hot = record.getHot().duplicate();
+        int entries = hot.remaining() / HOT_ENTRY_BYTES;
+        allocateHot(Math.max(Math.max(policy.hotItems(), entries), 1));
+        for (int i = 0; i < entries; i++) {
+            hotItem[i] = hot.getInt();
+            hotSeconds[i] = hot.getInt();
+            hotImpression[i] = hot.getInt();
+        }
+        hotCount = entries;
+        hotBase = record.getHotBase();
+        layers = new ArrayList<>(record.getLayers().size() + 1);
+        for (BloomLayer layer : record.getLayers()) {
+            layers.add(new Layer(layer));
+        }
+        newestSeen = record.getNewestSeen();
+        // A policy with fewer hot items than the stored set: the surplus moves into the layers.
+        while (hotCount > policy.hotItems()) {
+            evictOldestHot();
+        }
+    }
+
+    private void allocateHot(int capacity) {
+        hotItem = new int[capacity];
+        hotSeconds = new int[capacity];
+        hotImpression = new int[capacity];
+    }
+
+    @Override
+    public Outcome record(String itemId, String impressionId, long eventTime) {
+        int item = hash(itemId);
+        int impression = hash(impressionId);
+        newestSeen = Math.max(newestSeen, eventTime);
+        for (int i = 0; i < hotCount; i++) {
+            if (hotItem[i] == item) {
+                if (hotImpression[i] == impression) {
+                    return Outcome.DUPLICATE;
+                }
+                if (eventTime > hotTime(i)) {
+                    // A later impression of a hot item: it becomes the newest entry.
+                    removeHot(i);
+                    appendHot(item, eventTime, impression);
+                }
+                return Outcome.RECORDED;
+            }
+        }
+        if (policy.hotItems() == 0) {
+            addToLayers(item, eventTime);
+        } else {
+            if (hotCount == policy.hotItems()) {
+                evictOldestHot();
+            }
+            appendHot(item, eventTime, impression);
+        }
+        enforceCap();
+        return Outcome.RECORDED;
+    }
+
+    private long hotTime(int i) {
+        return hotBase + hotSeconds[i] * 1000L;
+    }
+
+    private void appendHot(int item, long eventTime, int impression) {
+        if (hotCount == 0) {
+            hotBase = eventTime;
+        }
+        // Seconds rounded up: the stored time is never earlier than the impression (no false negative at the end).
+        long seconds = Math.floorDiv(eventTime - hotBase + 999, 1000);
+        if (seconds > Integer.MAX_VALUE || seconds < Integer.MIN_VALUE) {
+            addToLayers(item, eventTime);
+            return;
+        }
+        hotItem[hotCount] = item;
+        hotSeconds[hotCount] = (int) seconds;
+        hotImpression[hotCount] = impression;
+        hotCount++;
+    }
+
+    private void removeHot(int i) {
+        int tail = hotCount - i - 1;
+        System.arraycopy(hotItem, i + 1, hotItem, i, tail);
+        System.arraycopy(hotSeconds, i + 1, hotSeconds, i, tail);
+        System.arraycopy(hotImpression, i + 1, hotImpression, i, tail);
+        hotCount--;
+    }
+
+    private void evictOldestHot() {
+        addToLayers(hotItem[0], hotTime(0));
+        removeHot(0);
+    }
+
+    private void addToLayers(int item, long seenAt) {
+        Layer open = layers.isEmpty() ? null : layers.get(layers.size() - 1);
+        if (open == null || open.count >= open.capacity || seenAt >= open.firstSeen + policy.layerSpanMs()) {
+            open = openLayer(open, seenAt);
+        }
+        open.add(item, seenAt);
+    }
+
+    private Layer openLayer(Layer previous, long seenAt) {
+        int capacity;
+        if (previous == null) {
+            capacity = policy.firstLayerCapacity();
+        } else if (previous.count >= previous.capacity) {
+            // Filled before its span ended: grow fast, so a burst opens few layers.
+            capacity = (int) Math.min((long) previous.capacity * 4, largestCapacity());
+        } else {
+            capacity = Math.max(MIN_LAYER_CAPACITY, roundUp(previous.count + previous.count / 4, MIN_LAYER_CAPACITY));
+        }
+        Layer layer = new Layer(seenAt, Math.min(capacity, largestCapacity()), policy.layerFalsePositiveRate());
+        layers.add(layer);
+        if (layers.size() > policy.maxLayers()) {
+            forgotten += layers.remove(0).count;
+        }
+        return layer;
+    }
+
+    /** At most half the cap, so the cap forgets a layer at a time and keeps the newer half. */
+    private int largestCapacity() {
+        return Math.max(MIN_LAYER_CAPACITY, (policy.maxItems() - policy.hotItems()) / 2);
+    }
+
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
+    }
+
+    private void enforceCap() {
+        while (size() > policy.maxItems() && !layers.isEmpty()) {
+            forgotten += layers.remove(0).count;
+        }
+    }
+
+    @Override
+    public long seenUntil(String itemId) {
+        int item = hash(itemId);
+        long seenAt = Long.MIN_VALUE;
+        for (int i = 0; i < hotCount; i++) {
+            if (hotItem[i] == item) {
+                seenAt = Math.max(seenAt, hotTime(i));
+            }
+        }
+        for (Layer layer : layers) {
+            if (layer.lastSeen > seenAt && layer.mightContain(item)) {
+                seenAt = layer.lastSeen;
+            }
+        }
+        return seenAt == Long.MIN_VALUE ? Long.MIN_VALUE : until(seenAt);
+    }
+
+    @Override
+    public void expire(long now) {
+        int kept = 0;
+        for (int i = 0; i < hotCount; i++) {
+            if (until(hotTime(i)) > now) {
+                hotItem[kept] = hotItem[i];
+                hotSeconds[kept] = hotSeconds[i];
+                hotImpression[kept] = hotImpression[i];
+                kept++;
+            }
+        }
+        hotCount = kept;
+        layers.removeIf(layer -> until(layer.lastSeen) <= now);
+    }
+
+    @Override
+    public long nextExpiry() {
+        long next = Long.MAX_VALUE;
+        for (int i = 0; i < hotCount; i++) {
+            next = Math.min(next, until(hotTime(i)));
+        }
+        for (Layer layer : layers) {
+            next = Math.min(next, until(layer.lastSeen));
+        }
+        return next;
+    }
+
+    @Override
+    public int size() {
+        int size = hotCount;
+        for (Layer layer : layers) {
+            size += layer.count;
+        }
+        return size;
+    }
+
+    @Override
+    public double falsePositiveRate() {
+        double none = 1;
+        for (Layer layer : layers) {
+            none *= 1 - layer.filter().expectedFpp();
+        }
+        return 1 - none + (double) size() / (1L << 32);
+    }
+
+    @Override
+    public long newestSeen() {
+        return newestSeen;
+    }
+
+    /** Live Bloom layers (for tests and metrics). */
+    int layerCount() {
+        return layers.size();
+    }
+
+    @Override
+    public SeenSet toRecord() {
+        ByteBuffer hot = ByteBuffer.allocate(hotCount * HOT_ENTRY_BYTES);
+        for (int i = 0; i < hotCount; i++) {
+            hot.putInt(hotItem[i]).putInt(hotSeconds[i]).putInt(hotImpression[i]);
+        }
+        hot.flip();
+        List<BloomLayer> records = new ArrayList<>(layers.size());
+        for (Layer layer : layers) {
+            records.add(layer.toRecord());
+        }
+        return SeenSet.newBuilder()
+                .setRepresentation(SeenPolicy.Representation.COMPACT.recordName())
+                .setHot(hot)
+                .setHotBase(hotCount == 0 ? 0 : hotBase)
+                .setLayers(records)
+                .setNewestSeen(newestSeen)
+                .build();
+    }
+
+    /** One Bloom layer; its filter is decoded on first use and encoded again only if it changed. */
+    private static final class Layer {
+        long firstSeen;
+        long lastSeen;
+        int count;
+        final int capacity;
+        private ByteBuffer bits;
+        private BloomFilter<Integer> filter;
+        private boolean changed;
+
+        Layer(long seenAt, int capacity, double falsePositiveRate) {
+            this.firstSeen = seenAt;
+            this.lastSeen = seenAt;
+            this.capacity = capacity;
+            this.filter = BloomFilter.create(Funnels.integerFunnel(), capacity, falsePositiveRate);
+            this.changed = true;
+        }
+
+        Layer(BloomLayer record) {
+            firstSeen = record.getFirstSeen();
+            lastSeen = record.getLastSeen();
+            count = record.getCount();
+            capacity = record.getCapacity();
+            bits = record.getBits();
+        }
+
+        BloomFilter<Integer> filter() {
+            if (filter == null) {
+                try {
+                    filter = BloomFilter.readFrom(new ByteArrayInputStream(
+                            bits.array(), bits.arrayOffset() + bits.position(), bits.remaining()), Funnels.integerFunnel());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("corrupt Bloom layer", e);
+                }
+            }
+            return filter;
+        }
+
+        boolean mightContain(int item) {
+            return filter().mightContain(item);
+        }
+
+        void add(int item, long seenAt) {
+            firstSeen = Math.min(firstSeen, seenAt);
+            lastSeen = Math.max(lastSeen, seenAt);
+            // An item already in this layer only moves its times: it does not use capacity again.
+            if (filter().put(item)) {
+                count++;
+            }
+            changed = true;
+        }
+
+        BloomLayer toRecord() {
+            if (changed || bits == null) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream(16 + capacity * 2);
+                try {
+                    filter.writeTo(out);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                bits = ByteBuffer.wrap(out.toByteArray());
+                changed = false;
+            }
+            return new BloomLayer(firstSeen, lastSeen, count, capacity, bits);
+        }
+    }
+}

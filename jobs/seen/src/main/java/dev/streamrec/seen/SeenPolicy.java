@@ -1,0 +1,82 @@
+package dev.streamrec.seen;
+
+import java.io.Serializable;
+
+/**
+ * How a user's seen set is kept: for how long an impression counts ({@code periodMs}, event time), how many items at
+ * most ({@code maxItems}, the oldest forgotten first), which representation new sets use, and the compact one's
+ * shape.
+ *
+ * @param representation   the representation of sets created from now on (a stored set keeps its own)
+ * @param periodMs         an item shown at t counts as seen while t + periodMs is later than "now" (event time)
+ * @param maxItems         at most this many items per user; beyond it the oldest are forgotten
+ * @param hotItems         compact: the most recent impressions kept exactly (duplicate check, exact times)
+ * @param layerSpanMs      compact: a Bloom layer takes impressions for at most this long (event time), then a new
+ *                         one opens; an item may count as seen up to this much longer than the period
+ * @param firstLayerCapacity compact: the capacity of a user's first layer; later ones adapt to the user's rate
+ * @param maxLayers        compact: at most this many live layers (a new one beyond drops the oldest)
+ * @param falsePositiveRate compact: the bound on the rate at which an unseen item is taken for seen; each layer is
+ *                         sized for {@code falsePositiveRate / maxLayers} at capacity, so the OR of the live layers
+ *                         stays within it
+ */
+public record SeenPolicy(
+        Representation representation,
+        long periodMs,
+        int maxItems,
+        int hotItems,
+        long layerSpanMs,
+        int firstLayerCapacity,
+        int maxLayers,
+        double falsePositiveRate) implements Serializable {
+
+    public enum Representation {
+        EXACT, COMPACT;
+
+        public String recordName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Representation of(String name) {
+            return valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
+    public static final long DAY_MS = 24L * 3600 * 1000;
+
+    public SeenPolicy {
+        require(periodMs > 0, "period must be positive");
+        require(maxItems > 0, "maxItems must be positive");
+        require(hotItems >= 0 && hotItems <= maxItems, "hotItems must be in [0, maxItems]");
+        require(layerSpanMs > 0, "layerSpanMs must be positive");
+        require(firstLayerCapacity > 0, "firstLayerCapacity must be positive");
+        require(maxLayers > 0, "maxLayers must be positive");
+        require(falsePositiveRate > 0 && falsePositiveRate < 1, "falsePositiveRate must be in (0, 1)");
+    }
+
+    /**
+     * The defaults: 7 days, 2,000 items, compact with 16 hot items, one layer per day and at most 10 live (the 8 a
+     * period spans plus two for bursts), at most 1% false positives.
+     */
+    public static SeenPolicy defaults() {
+        return new SeenPolicy(Representation.COMPACT, 7 * DAY_MS, 2000, 16, DAY_MS, 64, 10, 0.01);
+    }
+
+    public SeenPolicy withRepresentation(Representation r) {
+        return new SeenPolicy(r, periodMs, maxItems, hotItems, layerSpanMs, firstLayerCapacity, maxLayers, falsePositiveRate);
+    }
+
+    public SeenPolicy withPeriod(long period, long layerSpan) {
+        return new SeenPolicy(representation, period, maxItems, hotItems, layerSpan, firstLayerCapacity, maxLayers, falsePositiveRate);
+    }
+
+    /** The false-positive rate each Bloom layer is sized for at its capacity. */
+    public double layerFalsePositiveRate() {
+        return falsePositiveRate / maxLayers;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
