@@ -1,6 +1,7 @@
 package dev.streamrec.jobs.io;
 
 import dev.streamrec.avro.ActionType;
+import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ItemStatus;
 import dev.streamrec.avro.ModelPhase;
@@ -35,6 +36,15 @@ public final class RecordValidators {
                         ? new Rejection(Rejection.UNKNOWN_ENUM, "action is not one this job knows") : null,
                 Checks.finite("value", a.getValue()),
                 skew.check("eventTime", a.getEventTime(), now));
+    }
+
+    /** Impressions (dedup-job, joiner-job): ids and event time. */
+    public static Validator<Impression> impression(EventTimeSkew skew) {
+        return (i, now) -> Checks.first(
+                Checks.id("impressionId", i.getImpressionId()),
+                Checks.id("userId", i.getUserId()),
+                Checks.id("itemId", i.getItemId()),
+                skew.check("eventTime", i.getEventTime(), now));
     }
 
     /** Model version control events: a version id and a known phase. */

@@ -1,0 +1,45 @@
+package dev.streamrec.dedup;
+
+import java.util.List;
+
+import dev.streamrec.jobs.config.Option;
+
+/** dedup-job's own options (the common ones are in {@code CommonOptions}). */
+public final class DedupOptions {
+    private static final long DAY_MS = 24L * 3600 * 1000;
+
+    public static final Option PERIOD_MS = Option.of("dedup.period.ms", 7 * DAY_MS,
+            "An item shown to a user is not recalled to them again for this long (event time).");
+    public static final Option REPRESENTATION = Option.of("dedup.representation", "compact",
+            "Seen-set representation of new users: compact (exact hot tier + time-rotated Bloom layers, the default "
+            + "by the benchmark figures) or exact (item -> latest impression). A stored set keeps its own.");
+    public static final Option MAX_SEEN_ITEMS = Option.of("dedup.max-seen-items", 2000,
+            "Seen items kept per user at most; beyond it the oldest are forgotten.");
+    public static final Option FALSE_POSITIVE_RATE = Option.of("dedup.false-positive-rate", 0.01,
+            "compact: the bound on the share of unseen items taken for seen.");
+    public static final Option HOT_ITEMS = Option.of("dedup.compact.hot-items", 16,
+            "compact: the latest impressions kept exactly (client retries are caught among them).");
+    public static final Option LAYER_SPAN_MS = Option.of("dedup.compact.layer-span.ms", DAY_MS,
+            "compact: event time one Bloom layer takes impressions for; an item may stay seen this much longer than "
+            + "the period.");
+    public static final Option FIRST_LAYER_CAPACITY = Option.of("dedup.compact.first-layer-capacity", 64,
+            "compact: items a user's first Bloom layer is sized for (later layers adapt to the user's rate).");
+    public static final Option MAX_LAYERS = Option.of("dedup.compact.max-layers", 10,
+            "compact: live Bloom layers at most; each is sized for false-positive-rate / max-layers.");
+    public static final Option MIN_FRESH = Option.of("dedup.min-fresh", 100,
+            "A fresh recall with fewer unseen candidates asks index-job for a refill that excludes the seen ones.");
+    public static final Option REFILL_TIMEOUT_MS = Option.of("dedup.refill.timeout.ms", 30_000,
+            "A user's refill in flight for this long (wall clock) without a result that has enough candidates may be "
+            + "asked for again.");
+    public static final Option OUTPUT_DELAY_MS = Option.of("dedup.output.delay.ms", 200,
+            "After an impression the queryable fresh recall changes at once; the fresh-recall topic gets the user's "
+            + "updated record this long after the first of a burst (one record per burst, not per impression).");
+    public static final Option USER_TTL_MS = Option.of("dedup.user-ttl.ms", 30 * DAY_MS,
+            "A user's fresh recall is dropped when no newer recall came for this long (event time).");
+
+    public static final List<Option> ALL = List.of(PERIOD_MS, REPRESENTATION, MAX_SEEN_ITEMS, FALSE_POSITIVE_RATE,
+            HOT_ITEMS, LAYER_SPAN_MS, FIRST_LAYER_CAPACITY, MAX_LAYERS, MIN_FRESH, REFILL_TIMEOUT_MS, OUTPUT_DELAY_MS,
+            USER_TTL_MS);
+
+    private DedupOptions() {}
+}

@@ -1,0 +1,38 @@
+package dev.streamrec.dedup;
+
+import java.io.Serializable;
+
+import dev.streamrec.jobs.config.JobConfig;
+import dev.streamrec.seen.SeenPolicy;
+
+/** What the fresh-recall filter needs from the options, checked once when the job is built. */
+public record DedupSettings(SeenPolicy seen, int minFresh, long refillTimeoutMs, long outputDelayMs, long userTtlMs)
+        implements Serializable {
+
+    public DedupSettings {
+        if (minFresh < 0 || refillTimeoutMs <= 0 || outputDelayMs < 0 || userTtlMs <= 0) {
+            throw new IllegalArgumentException("dedup options out of range: min-fresh " + minFresh + ", refill timeout "
+                    + refillTimeoutMs + ", output delay " + outputDelayMs + ", user ttl " + userTtlMs);
+        }
+    }
+
+    public static DedupSettings from(JobConfig config) {
+        SeenPolicy policy = new SeenPolicy(
+                SeenPolicy.Representation.of(config.get(DedupOptions.REPRESENTATION)),
+                config.getLong(DedupOptions.PERIOD_MS),
+                config.getInt(DedupOptions.MAX_SEEN_ITEMS),
+                config.getInt(DedupOptions.HOT_ITEMS),
+                config.getLong(DedupOptions.LAYER_SPAN_MS),
+                config.getInt(DedupOptions.FIRST_LAYER_CAPACITY),
+                config.getInt(DedupOptions.MAX_LAYERS),
+                config.getDouble(DedupOptions.FALSE_POSITIVE_RATE));
+        return new DedupSettings(policy, config.getInt(DedupOptions.MIN_FRESH),
+                config.getLong(DedupOptions.REFILL_TIMEOUT_MS), config.getLong(DedupOptions.OUTPUT_DELAY_MS),
+                config.getLong(DedupOptions.USER_TTL_MS));
+    }
+
+    /** The same settings with the other seen-set representation (tests and benchmarks run both). */
+    public DedupSettings with(SeenPolicy.Representation representation) {
+        return new DedupSettings(seen.withRepresentation(representation), minFresh, refillTimeoutMs, outputDelayMs, userTtlMs);
+    }
+}
