@@ -40,8 +40,8 @@ import dev.streamrec.seen.SeenTracker;
  * the first impression of a burst, so a page of ten impressions costs one record, not ten. A recall result is
  * filtered and emitted at once.
  *
- * <p>Never dry: when the fresh recall holds fewer than {@code minFresh} candidates (on a result or after
- * impressions), a {@link RecallRefill} goes to {@link #REFILLS} (the recall-refills topic): index-job recomputes the
+ * <p>Never dry: when the fresh recall holds fewer than {@code minFresh} candidates (on a result, or when a burst of
+ * impressions is emitted), a {@link RecallRefill} goes to {@link #REFILLS} (the recall-refills topic): index-job recomputes the
  * user's recall excluding the seen candidates it names. One refill is in flight per user; another may follow a result
  * that is still short once {@code refillTimeoutMs} passed.
  *
@@ -126,12 +126,14 @@ public class FreshRecallFilter extends KeyedCoProcessFunction<String, Impression
                 excluded.add(new SeenExclusion(impression.getItemId(), tracker.seenUntil(impression.getItemId())));
                 draft.setExcluded(excluded);
             }
+            if (draft != null) {
+                refill.update(draft);
+            }
             if (outputTimer.value() == null) {
                 long at = ctx.timerService().currentProcessingTime() + settings.outputDelayMs();
                 ctx.timerService().registerProcessingTimeTimer(at);
                 outputTimer.update(at);
             }
-            maybeRefill(draft, shrunk, ctx);
         }
         scheduleCleanup(tracker, stored, ctx);
     }
@@ -222,6 +224,8 @@ public class FreshRecallFilter extends KeyedCoProcessFunction<String, Impression
             RecallResult current = fresh.value();
             if (current != null) {
                 out.collect(current);
+                // Decided once per burst, so the refill names every item the burst showed.
+                maybeRefill(refill.value(), current, ctx);
             }
             return;
         }

@@ -257,6 +257,7 @@ class FreshRecallFilterTest {
         // Still short, in flight: no second refill until the timeout.
         harness.processElement2(recall("u1", T0 + 100, 0, 20), T0);
         show(impression("u1", "i16", T0 + 200));
+        harness.setProcessingTime(1_000 + OUTPUT_DELAY - 1);
         assertThat(refills()).hasSize(1);
         // The refill's answer has enough: the next shortage asks again at once.
         harness.processElement2(recall("u1", T0 + 300, 100, 130), T0);
@@ -265,10 +266,13 @@ class FreshRecallFilterTest {
             show(impression("u1", "i" + i, T0 + 300 + i));
         }
         assertThat(storedFresh("u1").getCandidates()).hasSize(9);
+        // Decided when the burst is emitted: one refill naming all 21.
+        assertThat(refills()).hasSize(1);
+        harness.setProcessingTime(harness.getProcessingTime() + OUTPUT_DELAY);
         assertThat(refills()).hasSize(2);
         assertThat(refills().get(1).getExcluded()).extracting(SeenExclusion::getItemId).hasSize(21);
         // After the timeout, a short result asks again.
-        harness.setProcessingTime(1_000 + REFILL_TIMEOUT + 1);
+        harness.setProcessingTime(harness.getProcessingTime() + REFILL_TIMEOUT + 1);
         harness.processElement2(recall("u1", T0 + 400, 100, 130), T0);
         assertThat(refills()).hasSize(3);
     }
