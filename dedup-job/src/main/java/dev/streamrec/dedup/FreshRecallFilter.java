@@ -24,6 +24,7 @@ import dev.streamrec.avro.SeenExclusion;
 import dev.streamrec.avro.SeenSet;
 import dev.streamrec.jobs.JobMetrics;
 import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.seen.SeenFilter;
 import dev.streamrec.seen.SeenTracker;
 
 /**

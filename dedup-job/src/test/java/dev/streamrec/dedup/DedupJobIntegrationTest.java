@@ -4,11 +4,15 @@ import static dev.streamrec.dedup.DedupScenario.ids;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -20,7 +24,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import dev.streamrec.avro.RecallRefill;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.SeenSet;
+import dev.streamrec.client.FeedRecall;
 import dev.streamrec.client.QueryableStateReader;
+import dev.streamrec.client.RecallClient;
+import dev.streamrec.client.SeenAnswer;
 import dev.streamrec.feature.FeatureJob;
 import dev.streamrec.index.IndexJob;
 import dev.streamrec.jobs.JobSetup;
@@ -139,7 +146,7 @@ class DedupJobIntegrationTest {
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void aShownItemLeavesTheFreshRecallAndComesBackOnlyAfterThePeriod() throws Exception {
         String user = "user-0";
         RecallResult before = freshFromState(user, r -> r.getCandidates().size() == DedupScenario.K);
@@ -150,10 +157,23 @@ class DedupJobIntegrationTest {
         RecallResult afterImpressions = freshFromState(user, r -> ids(r).stream().noneMatch(shown::contains));
         assertThat(ids(afterImpressions)).hasSize(DedupScenario.K - 5);
         SeenSet seenState = reader.lookup(dedup.getJobID(), user, QueryableStates.seen(), Duration.ofSeconds(30), s -> true);
-        SeenTracker seen = SeenTracker.of(seenState, scenario.dedupSettings().seen());
+        SeenTracker seen = SeenTracker.read(seenState);
         for (String item : shown) {
             assertThat(seen.isSeen(item, shownAt + 10)).as("seen %s", item).isTrue();
             assertThat(seen.seenUntil(item)).isGreaterThanOrEqualTo(shownAt + DedupScenario.PERIOD_MS);
+        }
+        // The feed server's call and the seen question, through the client.
+        try (RecallClient client = RecallClient.builder().rest("http://127.0.0.1:" + CLUSTER.restPort())
+                .proxy("127.0.0.1", CLUSTER.queryableStateProxyPort()).timeout(Duration.ofSeconds(30)).build()) {
+            FeedRecall feed = client.feedRecall(user);
+            assertThat(feed.source()).isEqualTo(FeedRecall.Source.FRESH_RECALL);
+            assertThat(ids(feed.result())).isEqualTo(ids(afterImpressions));
+            assertThat(feed.computedAt()).isEqualTo(before.getComputedAt());
+            assertThat(feed.sourceEventTime()).isEqualTo(before.getSourceEventTime());
+            SeenAnswer answer = client.seen(user, shown.get(0));
+            assertThat(answer.inSet()).isTrue();
+            assertThat(answer.seenAt(shownAt)).isTrue();
+            assertThat(client.seen(user, "never-shown").inSet()).isFalse();
         }
         RecallResult onTopic = scenario.awaitLatest(Topic.FRESH_RECALL, user, r -> ids(r).stream().noneMatch(shown::contains),
                 "the fresh recall without the shown items");
@@ -179,5 +199,49 @@ class DedupJobIntegrationTest {
         List<String> back = shown.stream().filter(ids(recallAfter)::contains).toList();
         assertThat(back).as("shown items recall has again").isNotEmpty();
         assertThat(ids(freshAfter)).containsAll(back).isEqualTo(ids(recallAfter));
+    }
+
+    @Test
+    @Order(2)
+    void seenSetsAndFreshRecallSurviveASavepointWithoutDuplicateOutput() throws Exception {
+        Map<String, RecallResult> freshBefore = new HashMap<>();
+        Map<String, SeenSet> seenBefore = new HashMap<>();
+        for (String user : List.of("user-0", "user-1")) {
+            freshBefore.put(user, freshFromState(user, r -> true));
+        }
+        // user-1 was shown 180 items (the first test); user-0 nothing yet.
+        seenBefore.put("user-1", reader.lookup(dedup.getJobID(), "user-1", QueryableStates.seen(), Duration.ofSeconds(30), x -> true));
+        assertThat(SeenTracker.read(seenBefore.get("user-1")).size()).isEqualTo(180);
+        String savepoint = dedup.stopWithSavepoint(false, CLUSTER.savepointDir().toUri().toString(),
+                SavepointFormatType.CANONICAL).get();
+        // While it is stopped: user-2 is shown three of its candidates.
+        RecallResult user2 = scenario.awaitLatest(Topic.FRESH_RECALL, "user-2", r -> true, "user-2's fresh recall");
+        List<String> shown = ids(user2).subList(0, 3);
+        long now = scenario.tick();
+        scenario.show("user-2", shown, now);
+
+        Configuration restore = new Configuration();
+        restore.setString("execution.state-recovery.path", savepoint);
+        dedup = JobSetup.submit(new DedupJob(), CLUSTER.environment(restore), scenario.dedupConfig());
+        CLUSTER.awaitJobRunning(dedup.getJobID(), Duration.ofMinutes(1));
+        for (String user : List.of("user-0", "user-1")) {
+            RecallResult restored = freshFromState(user, r -> true);
+            assertThat(restored).as("fresh recall of %s after the restore", user).isEqualTo(freshBefore.get(user));
+        }
+        SeenSet seen = reader.lookup(dedup.getJobID(), "user-1", QueryableStates.seen(), Duration.ofSeconds(30), x -> true);
+        assertThat(seen).as("seen set of user-1 after the restore").isEqualTo(seenBefore.get("user-1"));
+        RecallResult user2After = freshFromState("user-2", r -> ids(r).stream().noneMatch(shown::contains));
+        assertThat(ids(user2After)).hasSize(ids(user2).size() - 3);
+        scenario.awaitLatest(Topic.FRESH_RECALL, "user-2", r -> ids(r).equals(ids(user2After)), "user-2's fresh recall after the restore");
+
+        List<RecallResult> all = KafkaTestIO.readToEnd(kafka.bootstrapServers(), Topic.FRESH_RECALL.name(scenario.prefix),
+                RecallResult.class, Duration.ofMinutes(1));
+        Set<String> distinct = new HashSet<>();
+        for (RecallResult r : all) {
+            assertThat(distinct.add(r.toString())).as("fresh-recall record of %s at most once", r.getUserId()).isTrue();
+        }
+        List<RecallRefill> refills = KafkaTestIO.readToEnd(kafka.bootstrapServers(), Topic.RECALL_REFILLS.name(scenario.prefix),
+                RecallRefill.class, Duration.ofMinutes(1));
+        assertThat(refills).hasSize(1);
     }
 }

@@ -30,7 +30,10 @@ public final class QueryCli {
             "Commands:",
             "  recall         the user's recall: index-job's state 'recall' (model version, times, one line per",
             "                 candidate: rank, item id, score, channel u2i or i2i)",
-            "  fresh-recall   the user's recall without what was shown: dedup-job's state 'fresh-recall'",
+            "  fresh-recall   the user's recall without what was shown, as a feed server reads it: dedup-job's state",
+            "                 'fresh-recall', or, when that is missing or older than index-job's 'recall', the latest",
+            "                 recall filtered by the user's 'seen' set (the first line says which answered)",
+            "  seen           whether the user has seen --item ITEM, and until when it counts: dedup-job's state 'seen'",
             "  features       the user's trigger features: feature-job's state 'user-features'",
             "",
             "Candidate order: the served order, not one score order: " + wrap(ServingText.CANDIDATE_ORDER),
@@ -40,6 +43,7 @@ public final class QueryCli {
             "",
             "Options:",
             "  --user USER          user id (required)",
+            "  --item ITEM          item id (seen: required)",
             "  --rest URL           Flink REST address (default " + RecallClient.DEFAULT_REST + ")",
             "  --proxy HOST:PORT    queryable state proxy (default " + RecallClient.DEFAULT_PROXY_HOST + ":"
                     + RecallClient.DEFAULT_PROXY_PORT + ")",
@@ -53,8 +57,8 @@ public final class QueryCli {
             "Exit status: 0 printed; 1 the user has no value (yet); 2 no answer before the deadline (no running job",
             "of that name, the job restarting, Flink or the proxy unreachable); 64 bad usage.");
 
-    private static final List<String> COMMANDS = List.of("recall", "fresh-recall", "features");
-    private static final List<String> OPTIONS = List.of("user", "rest", "proxy", "job", "timeout-ms", "limit");
+    private static final List<String> COMMANDS = List.of("recall", "fresh-recall", "seen", "features");
+    private static final List<String> OPTIONS = List.of("user", "item", "rest", "proxy", "job", "timeout-ms", "limit");
 
     /** Shown when the user has no value: most misses are an id of the other data set's form. */
     static final String ID_HINT = "user ids: u0, u1, ... from the demo generator; u<userId> (e.g. u1) from the MovieLens "
@@ -122,6 +126,9 @@ public final class QueryCli {
             if (!options.containsKey("user")) {
                 throw new IllegalArgumentException("--user is required");
             }
+            if (command.equals("seen") && !options.containsKey("item")) {
+                throw new IllegalArgumentException("seen needs --item");
+            }
             return query(command, options, out, err);
         } catch (IllegalArgumentException e) {
             err.println("query: " + e.getMessage());
@@ -149,6 +156,31 @@ public final class QueryCli {
                 Lookup<UserFeatures> lookup = client.lookup(target, user, timeout);
                 long now = System.currentTimeMillis();
                 return print(lookup, out, err, f -> ServingText.features(f, now));
+            }
+            if (command.equals("seen")) {
+                SeenAnswer answer = client.seen(user, options.get("item"));
+                long now = System.currentTimeMillis();
+                if (answer.lookup().outcome() == Lookup.Outcome.DEADLINE_PASSED) {
+                    return print(answer.lookup(), out, err, x -> List.of());
+                }
+                out.println("user " + user + ": seen of job " + answer.lookup().target().jobName()
+                        + (answer.lookup().jobId() == null ? "" : " (" + answer.lookup().jobId() + ")"));
+                ServingText.seen(answer, now).forEach(out::println);
+                return FOUND;
+            }
+            if (command.equals("fresh-recall") && job == null) {
+                FeedRecall feed = client.feedRecall(user);
+                long now = System.currentTimeMillis();
+                if (!feed.found()) {
+                    Lookup<RecallResult> failed = feed.fresh().outcome() == Lookup.Outcome.DEADLINE_PASSED ? feed.fresh() : feed.latest();
+                    return print(failed, out, err, r -> List.of());
+                }
+                out.println("user " + user + ": " + (feed.source() == FeedRecall.Source.FRESH_RECALL
+                        ? "fresh-recall of job " + feed.fresh().target().jobName() + " (" + feed.fresh().jobId() + ")"
+                        : "recall of job " + feed.latest().target().jobName() + " filtered by seen (fresh-recall: "
+                                + feed.fresh().describe() + ")"));
+                ServingText.recall(feed.result(), limit, now).forEach(out::println);
+                return FOUND;
             }
             QueryTarget<RecallResult> target = command.equals("fresh-recall") ? QueryTarget.freshRecall() : QueryTarget.recall();
             if (job != null) {

@@ -3,6 +3,7 @@ package dev.streamrec.client;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.schemas.QueryableStates;
 
@@ -39,6 +40,11 @@ public record QueryTarget<T>(String jobName, ValueStateDescriptor<T> descriptor)
     /** dedup-job's {@code fresh-recall} (recall without what the user has been shown). */
     public static QueryTarget<RecallResult> freshRecall() {
         return recall(DEDUP_JOB, QueryableStates.FRESH_RECALL);
+    }
+
+    /** dedup-job's {@code seen}: the user's seen set. */
+    public static QueryTarget<SeenSet> seen() {
+        return new QueryTarget<>(DEDUP_JOB, QueryableStates.seen());
     }
 
     /** feature-job's {@code user-features}. */

@@ -16,8 +16,10 @@ import java.util.function.Supplier;
 import org.apache.flink.api.common.JobID;
 
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.schemas.QueryableStates;
+import dev.streamrec.seen.SeenTracker;
 
 /**
  * Reads users' recall (and the other per-user queryable states: {@code fresh-recall}, {@code user-features}) from the
@@ -65,6 +67,7 @@ public final class RecallClient implements AutoCloseable {
     private final Once<QueryTarget<RecallResult>> recallTarget;
     private final Once<QueryTarget<RecallResult>> freshRecallTarget = new Once<>(QueryTarget::freshRecall);
     private final Once<QueryTarget<UserFeatures>> userFeaturesTarget = new Once<>(QueryTarget::userFeatures);
+    private final Once<QueryTarget<SeenSet>> seenTarget = new Once<>(QueryTarget::seen);
     private final Duration timeout;
     private final boolean giveUpWhenRefused;
     private final Map<String, CachedJob> jobs = new ConcurrentHashMap<>();
@@ -96,6 +99,40 @@ public final class RecallClient implements AutoCloseable {
     /** The user's recall without what the user has been shown (dedup-job's {@code fresh-recall}), default timeout. */
     public Lookup<RecallResult> freshRecall(String userId) {
         return lookup(freshRecallTarget.get(), userId, timeout);
+    }
+
+    /**
+     * The call a feed server makes: the user's recall without what they have been shown, with its freshness. Reads
+     * dedup-job's {@code fresh-recall} and index-job's {@code recall}; when the fresh result is at least as new as the
+     * latest recall it is the answer; when it is missing or older (dedup-job behind or not running), the latest
+     * recall filtered by the user's {@code seen} set is (an unreachable seen set then filters nothing: the source
+     * says so only through the lookups). Each lookup has the client's timeout.
+     */
+    public FeedRecall feedRecall(String userId) {
+        return FeedRecall.of(freshRecall(userId), recall(QueryTarget.recall(), userId), () -> seen(userId));
+    }
+
+    /** The user's seen set (dedup-job's {@code seen}); read it with {@link SeenTracker#read}, or ask {@link #seen(String, String)}. */
+    public Lookup<SeenSet> seen(String userId) {
+        return lookup(seenTarget.get(), userId, timeout);
+    }
+
+    /**
+     * Whether the user has seen the item, and until when it counts as seen: {@code seenUntil} is the item's latest
+     * impression (for an item in a compact set's older tier, that tier's newest impression) plus the period, or
+     * {@link Long#MIN_VALUE} when it is not in the set. The lookup says whether dedup-job answered.
+     */
+    public SeenAnswer seen(String userId, String itemId) {
+        Lookup<SeenSet> lookup = seen(userId);
+        if (!lookup.found()) {
+            return new SeenAnswer(lookup, itemId, Long.MIN_VALUE, 0, 0);
+        }
+        SeenTracker tracker = SeenTracker.read(lookup.value());
+        return new SeenAnswer(lookup, itemId, tracker.seenUntil(itemId), tracker.size(), tracker.falsePositiveRate());
+    }
+
+    private Lookup<RecallResult> recall(QueryTarget<RecallResult> target, String userId) {
+        return lookup(target, userId, timeout);
     }
 
     /** The user's trigger features (feature-job's {@code user-features}), default timeout. */

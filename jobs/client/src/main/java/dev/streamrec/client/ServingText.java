@@ -47,6 +47,24 @@ public final class ServingText {
         return lines;
     }
 
+    /** Whether a user has seen an item, and the set's size and estimated false-positive rate. */
+    public static List<String> seen(SeenAnswer a, long nowMillis) {
+        List<String> lines = new ArrayList<>();
+        if (!a.lookup().found()) {
+            lines.add("item " + a.itemId() + ": not seen (the user has no seen set: nothing shown within the period)");
+            return lines;
+        }
+        if (!a.inSet()) {
+            lines.add("item " + a.itemId() + ": not seen");
+        } else {
+            lines.add("item " + a.itemId() + ": seen, counts as seen until " + Instant.ofEpochMilli(a.seenUntil())
+                    + " (event time)");
+        }
+        lines.add(String.format(Locale.ROOT, "seen set:        %d items, estimated false-positive rate %.4f%%",
+                a.setSize(), a.falsePositiveRate() * 100));
+        return lines;
+    }
+
     /** A recall result on one line: version, size, age and the first {@code top} candidates. */
     public static String recallSummary(RecallResult r, int top, long nowMillis) {
         String candidates = r.getCandidates().stream().limit(top)

@@ -272,6 +272,7 @@ final class CompactSeenSet extends SeenTracker {
                 .setHotBase(hotCount == 0 ? 0 : hotBase)
                 .setLayers(records)
                 .setNewestSeen(newestSeen)
+                .setPeriodMs(policy.periodMs())
                 .build();
     }
 

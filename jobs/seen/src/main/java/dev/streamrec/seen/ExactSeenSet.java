@@ -104,6 +104,7 @@ final class ExactSeenSet extends SeenTracker {
                 .setRepresentation(SeenPolicy.Representation.EXACT.recordName())
                 .setItems(ordered)
                 .setNewestSeen(newestSeen)
+                .setPeriodMs(policy.periodMs())
                 .build();
     }
 }

@@ -53,6 +53,16 @@ public abstract class SeenTracker {
                 ? new ExactSeenSet(policy, record) : new CompactSeenSet(policy, record);
     }
 
+    /**
+     * Decodes a stored set for reading, with the period it was kept with (a reader that does not know the job's
+     * options, such as the client).
+     */
+    public static SeenTracker read(SeenSet record) {
+        SeenPolicy defaults = SeenPolicy.defaults();
+        long period = record == null || record.getPeriodMs() <= 0 ? defaults.periodMs() : record.getPeriodMs();
+        return of(record, defaults.withPeriod(period, Math.min(defaults.layerSpanMs(), period)));
+    }
+
     /** Records that {@code itemId} was shown at {@code eventTime} by impression {@code impressionId}. */
     public abstract Outcome record(String itemId, String impressionId, long eventTime);
 

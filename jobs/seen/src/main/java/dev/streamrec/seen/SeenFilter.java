@@ -1,4 +1,4 @@
-package dev.streamrec.dedup;
+package dev.streamrec.seen;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,9 +6,8 @@ import java.util.List;
 import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.SeenExclusion;
-import dev.streamrec.seen.SeenTracker;
 
-/** Removing what a user has seen from their recall: pure functions of a result and a seen set. */
+/** Removing what a user has seen from their recall: pure functions of a result and a seen set (dedup-job and the client). */
 public final class SeenFilter {
     private SeenFilter() {}
 
