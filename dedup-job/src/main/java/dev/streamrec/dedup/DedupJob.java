@@ -59,7 +59,7 @@ public class DedupJob extends PipelineJob {
 
         SingleOutputStreamOperator<RecallResult> freshRecall = impressions.keyBy(Impression::getUserId)
                 .connect(recall.keyBy(RecallResult::getUserId))
-                .process(new FreshRecallFilter(settings), TypeInformation.of(RecallResult.class))
+                .transform("filter seen items", TypeInformation.of(RecallResult.class), new FreshRecallFilter(settings))
                 .uid(graph.uid("fresh-recall")).name("filter seen items");
 
         graph.write(freshRecall, Topic.FRESH_RECALL, RecallResult.class, RecallResult::getUserId, "fresh-recall");

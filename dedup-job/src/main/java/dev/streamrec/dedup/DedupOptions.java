@@ -31,14 +31,18 @@ public final class DedupOptions {
     public static final Option REFILL_TIMEOUT_MS = Option.of("dedup.refill.timeout.ms", 30_000,
             "A user's refill in flight for this long (wall clock) without a result that has enough candidates may be "
             + "asked for again.");
-    public static final Option OUTPUT_DELAY_MS = Option.of("dedup.output.delay.ms", 200,
-            "After an impression the queryable fresh recall changes at once; the fresh-recall topic gets the user's "
-            + "updated record this long after the first of a burst (one record per burst, not per impression).");
+    public static final Option BATCH_MAX_DELAY_MS = Option.of("dedup.batch.max-delay.ms", 50,
+            "Impressions are applied per user in micro-batches written at most this long (processing time) after the "
+            + "batch's first impression: then the item leaves the queryable fresh recall and the topic gets one "
+            + "record per user and batch. 0 = every impression on its own.");
+    public static final Option BATCH_MAX_IMPRESSIONS = Option.of("dedup.batch.max-impressions", 5000,
+            "A micro-batch is written once it holds this many impressions (bounds its memory).");
     public static final Option USER_TTL_MS = Option.of("dedup.user-ttl.ms", 30 * DAY_MS,
             "A user's fresh recall is dropped when no newer recall came for this long (event time).");
 
     public static final List<Option> ALL = List.of(PERIOD_MS, REPRESENTATION, MAX_SEEN_ITEMS, FALSE_POSITIVE_RATE,
-            HOT_ITEMS, LAYER_SPAN_MS, FIRST_LAYER_CAPACITY, MAX_LAYERS, MIN_FRESH, REFILL_TIMEOUT_MS, OUTPUT_DELAY_MS,
+            HOT_ITEMS, LAYER_SPAN_MS, FIRST_LAYER_CAPACITY, MAX_LAYERS, MIN_FRESH, REFILL_TIMEOUT_MS, BATCH_MAX_DELAY_MS,
+            BATCH_MAX_IMPRESSIONS,
             USER_TTL_MS);
 
     private DedupOptions() {}

@@ -6,13 +6,15 @@ import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.seen.SeenPolicy;
 
 /** What the fresh-recall filter needs from the options, checked once when the job is built. */
-public record DedupSettings(SeenPolicy seen, int minFresh, long refillTimeoutMs, long outputDelayMs, long userTtlMs)
+public record DedupSettings(SeenPolicy seen, int minFresh, long refillTimeoutMs, long batchDelayMs, int batchMaxImpressions,
+                            long userTtlMs)
         implements Serializable {
 
     public DedupSettings {
-        if (minFresh < 0 || refillTimeoutMs <= 0 || outputDelayMs < 0 || userTtlMs <= 0) {
+        if (minFresh < 0 || refillTimeoutMs <= 0 || batchDelayMs < 0 || batchMaxImpressions < 1 || userTtlMs <= 0) {
             throw new IllegalArgumentException("dedup options out of range: min-fresh " + minFresh + ", refill timeout "
-                    + refillTimeoutMs + ", output delay " + outputDelayMs + ", user ttl " + userTtlMs);
+                    + refillTimeoutMs + ", batch delay " + batchDelayMs + ", batch size " + batchMaxImpressions
+                    + ", user ttl " + userTtlMs);
         }
     }
 
@@ -27,12 +29,13 @@ public record DedupSettings(SeenPolicy seen, int minFresh, long refillTimeoutMs,
                 config.getInt(DedupOptions.MAX_LAYERS),
                 config.getDouble(DedupOptions.FALSE_POSITIVE_RATE));
         return new DedupSettings(policy, config.getInt(DedupOptions.MIN_FRESH),
-                config.getLong(DedupOptions.REFILL_TIMEOUT_MS), config.getLong(DedupOptions.OUTPUT_DELAY_MS),
-                config.getLong(DedupOptions.USER_TTL_MS));
+                config.getLong(DedupOptions.REFILL_TIMEOUT_MS), config.getLong(DedupOptions.BATCH_MAX_DELAY_MS),
+                config.getInt(DedupOptions.BATCH_MAX_IMPRESSIONS), config.getLong(DedupOptions.USER_TTL_MS));
     }
 
     /** The same settings with the other seen-set representation (tests and benchmarks run both). */
     public DedupSettings with(SeenPolicy.Representation representation) {
-        return new DedupSettings(seen.withRepresentation(representation), minFresh, refillTimeoutMs, outputDelayMs, userTtlMs);
+        return new DedupSettings(seen.withRepresentation(representation), minFresh, refillTimeoutMs, batchDelayMs,
+                batchMaxImpressions, userTtlMs);
     }
 }

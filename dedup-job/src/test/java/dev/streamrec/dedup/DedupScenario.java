@@ -67,7 +67,7 @@ final class DedupScenario {
     JobConfig dedupConfig() {
         return new DedupJob().parseConfig(common("--dedup.period.ms", String.valueOf(PERIOD_MS),
                 "--dedup.compact.layer-span.ms", String.valueOf(PERIOD_MS / 5), "--dedup.min-fresh", String.valueOf(MIN_FRESH),
-                "--dedup.output.delay.ms", "1000",
+                "--dedup.batch.max-delay.ms", "1000",
                 "--watermark.out-of-orderness.ms", "1000", "--watermark.idleness.ms", "2000"));
     }
 

@@ -13,7 +13,6 @@ import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
@@ -37,7 +36,7 @@ class FreshRecallFilterTest {
     static final long DAY = SeenPolicy.DAY_MS;
     static final long T0 = 1_700_000_000_000L;
     static final long PERIOD = 7 * DAY;
-    static final long OUTPUT_DELAY = 200;
+    static final long BATCH_DELAY = 50;
     static final long REFILL_TIMEOUT = 30_000;
     static final int MIN_FRESH = 10;
 
@@ -53,13 +52,13 @@ class FreshRecallFilterTest {
         SeenPolicy d = SeenPolicy.defaults();
         SeenPolicy policy = new SeenPolicy(representation, PERIOD, maxItems, Math.min(d.hotItems(), maxItems), DAY,
                 d.firstLayerCapacity(), d.maxLayers(), d.falsePositiveRate());
-        settings = new DedupSettings(policy, MIN_FRESH, REFILL_TIMEOUT, OUTPUT_DELAY, 30 * DAY);
+        settings = new DedupSettings(policy, MIN_FRESH, REFILL_TIMEOUT, BATCH_DELAY, 5000, 30 * DAY);
         start(settings, null);
     }
 
     void start(DedupSettings settings, OperatorSubtaskState restoreFrom) throws Exception {
         this.settings = settings;
-        harness = new KeyedTwoInputStreamOperatorTestHarness<>(new KeyedCoProcessOperator<>(new FreshRecallFilter(settings)),
+        harness = new KeyedTwoInputStreamOperatorTestHarness<>(new FreshRecallFilter(settings),
                 Impression::getUserId, RecallResult::getUserId, Types.STRING);
         // RocksDB, as in production: every state read decodes a copy, so in-place changes that are not written back fail here.
         harness.setStateBackend(new EmbeddedRocksDBStateBackend());
@@ -97,8 +96,20 @@ class FreshRecallFilterTest {
                 .setPosition(0).setRecallChannel("u2i").setModelVersion("v1").setEventTime(eventTime).build();
     }
 
+    /** One impression, applied: its micro-batch is written. */
     void show(Impression impression) throws Exception {
+        queue(impression);
+        applyBatch();
+    }
+
+    /** Adds an impression to the open micro-batch without writing it. */
+    void queue(Impression impression) throws Exception {
         harness.processElement1(impression, impression.getEventTime());
+    }
+
+    /** Lets the batch delay pass: the open batch is written. */
+    void applyBatch() throws Exception {
+        harness.setProcessingTime(harness.getProcessingTime() + BATCH_DELAY);
     }
 
     void watermark(long time) throws Exception {
@@ -155,24 +166,37 @@ class FreshRecallFilterTest {
 
     @ParameterizedTest
     @EnumSource(Representation.class)
-    void anImpressionTakesItsItemOutOfTheStoredFreshRecallAtOnceAndTheTopicGetsOneRecordPerBurst(Representation r) throws Exception {
+    void aBatchOfImpressionsTakesItsItemsOutOfTheStoredFreshRecallWithOneRecord(Representation r) throws Exception {
         start(r);
         harness.processElement2(recall("u1", T0, 0, 30), T0);
         assertThat(out()).hasSize(1);
-        show(impression("u1", "i4", T0 + 10));
-        assertThat(ids(storedFresh("u1"))).hasSize(29).doesNotContain("i4");
-        show(impression("u1", "i5", T0 + 11));
-        show(impression("u1", "i6", T0 + 12));
+        queue(impression("u1", "i4", T0 + 10));
+        queue(impression("u1", "i5", T0 + 11));
+        queue(impression("u1", "i6", T0 + 12));
+        assertThat(ids(storedFresh("u1"))).as("not applied before the batch is written").hasSize(30);
+        applyBatch();
         assertThat(ids(storedFresh("u1"))).hasSize(27).doesNotContain("i4", "i5", "i6");
-        assertThat(out()).hasSize(1);
-        harness.setProcessingTime(1_000 + OUTPUT_DELAY);
         assertThat(out()).hasSize(2);
         assertThat(ids(out().get(1))).isEqualTo(ids(storedFresh("u1")));
         // An item that is not in the fresh recall changes nothing there and emits nothing.
         show(impression("u1", "elsewhere", T0 + 13));
-        harness.setProcessingTime(1_000 + 3 * OUTPUT_DELAY);
         assertThat(out()).hasSize(2);
         assertThat(storedSeen("u1").isSeen("elsewhere", T0 + 13)).isTrue();
+        // A recall result applies the user's queued impressions first.
+        queue(impression("u1", "i7", T0 + 14));
+        harness.processElement2(recall("u1", T0 + 20, 0, 30), T0);
+        assertThat(ids(out().get(out().size() - 1))).hasSize(26).doesNotContain("i4", "i5", "i6", "i7");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Representation.class)
+    void withoutBatchDelayEveryImpressionIsAppliedAtOnce(Representation r) throws Exception {
+        SeenPolicy policy = SeenPolicy.defaults().withRepresentation(r);
+        start(new DedupSettings(policy, MIN_FRESH, REFILL_TIMEOUT, 0, 5000, 30 * DAY), null);
+        harness.processElement2(recall("u1", T0, 0, 30), T0);
+        queue(impression("u1", "i4", T0 + 10));
+        assertThat(ids(storedFresh("u1"))).hasSize(29).doesNotContain("i4");
+        assertThat(out()).hasSize(2);
     }
 
     @ParameterizedTest
@@ -257,21 +281,20 @@ class FreshRecallFilterTest {
         // Still short, in flight: no second refill until the timeout.
         harness.processElement2(recall("u1", T0 + 100, 0, 20), T0);
         show(impression("u1", "i16", T0 + 200));
-        harness.setProcessingTime(1_000 + OUTPUT_DELAY - 1);
         assertThat(refills()).hasSize(1);
-        // The refill's answer has enough: the next shortage asks again at once.
+        // The refill's answer has enough: the next shortage asks again at once, naming what was shown since.
         harness.processElement2(recall("u1", T0 + 300, 100, 130), T0);
         assertThat(out().get(out().size() - 1).getCandidates()).hasSize(30);
         for (int i = 100; i < 121; i++) {
-            show(impression("u1", "i" + i, T0 + 300 + i));
+            queue(impression("u1", "i" + i, T0 + 300 + i));
         }
+        applyBatch();
         assertThat(storedFresh("u1").getCandidates()).hasSize(9);
-        // Decided when the burst is emitted: one refill naming all 21.
-        assertThat(refills()).hasSize(1);
-        harness.setProcessingTime(harness.getProcessingTime() + OUTPUT_DELAY);
         assertThat(refills()).hasSize(2);
-        assertThat(refills().get(1).getExcluded()).extracting(SeenExclusion::getItemId).hasSize(21);
-        // After the timeout, a short result asks again.
+        assertThat(refills().get(1).getExcluded()).extracting(SeenExclusion::getItemId)
+                .containsExactlyInAnyOrderElementsOf(java.util.stream.IntStream.range(100, 121).mapToObj(i -> "i" + i).toList());
+        assertThat(refills().get(1).getFresh()).isEqualTo(9);
+        // Still short after the timeout: a result asks again.
         harness.setProcessingTime(harness.getProcessingTime() + REFILL_TIMEOUT + 1);
         harness.processElement2(recall("u1", T0 + 400, 100, 130), T0);
         assertThat(refills()).hasSize(3);

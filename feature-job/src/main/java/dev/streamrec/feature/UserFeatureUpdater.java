@@ -12,12 +12,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
-import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import dev.streamrec.avro.EnrichedAction;
@@ -26,6 +24,7 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.avro.UserVector;
 import dev.streamrec.jobs.JobMetrics;
+import dev.streamrec.jobs.MicroBatchOperator;
 import dev.streamrec.jobs.ModelVersions;
 import dev.streamrec.schemas.QueryableStates;
 import dev.streamrec.schemas.Records;
@@ -51,7 +50,7 @@ import dev.streamrec.schemas.Records;
  * features are created (a user has stored features exactly while it has a timer; queryable state cannot use
  * Flink's state TTL).
  */
-public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
+public class UserFeatureUpdater extends MicroBatchOperator<UserFeatures>
         implements TwoInputStreamOperator<EnrichedAction, ModelVersion, UserFeatures>, Triggerable<String, VoidNamespace> {
     private static final long serialVersionUID = 2L;
 
@@ -64,8 +63,6 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
 
     private final FeatureParams params;
     private final long userTtlMs;
-    private final long maxDelayMs;
-    private final int maxActions;
 
     private transient ValueState<UserFeatures> features;
     /** Broadcast state: model version -> its latest control event (replayed older events do not overwrite it). */
@@ -73,10 +70,6 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     private transient InternalTimerService<VoidNamespace> expiryTimers;
     /** The open batch: user -> features with the batch's actions applied. Insertion order = emit order. */
     private transient Map<String, Pending> batch;
-    private transient int batchActions;
-    private transient boolean flushTimerSet;
-    private transient long inputWatermark;
-    private transient Watermark heldWatermark;
     private transient StreamRecord<UserFeatures> reuse;
     private transient Counter updates;
     private transient Counter lateActions;
@@ -98,13 +91,9 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     }
 
     public UserFeatureUpdater(FeatureParams params, long userTtlMs, long maxDelayMs, int maxActions) {
-        if (maxDelayMs < 0 || maxActions < 1) {
-            throw new IllegalArgumentException("batch max delay must be >= 0 and max actions >= 1");
-        }
+        super(maxDelayMs, maxActions);
         this.params = params;
         this.userTtlMs = userTtlMs;
-        this.maxDelayMs = maxDelayMs;
-        this.maxActions = maxActions;
     }
 
     public static UserFeatureUpdater from(dev.streamrec.jobs.config.JobConfig config) {
@@ -121,7 +110,6 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         migrateLegacyPhases();
         expiryTimers = getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
         batch = new LinkedHashMap<>();
-        inputWatermark = Long.MIN_VALUE;
         reuse = new StreamRecord<>(null);
         var metrics = JobMetrics.of(getRuntimeContext());
         updates = metrics.counter("featureUpdates");
@@ -153,7 +141,7 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
     @Override
     public void processElement1(StreamRecord<EnrichedAction> element) throws Exception {
         EnrichedAction action = element.getValue();
-        if (action.getAction().getEventTime() < inputWatermark) {
+        if (action.getAction().getEventTime() < inputWatermark()) {
             lateActions.inc(); // still applied: late only means it cannot move "most recent" backwards
         }
         String user = (String) getCurrentKey();
@@ -167,45 +155,31 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
         UserFeatureMath.add(pending.features, action, params, getProcessingTimeService().getCurrentProcessingTime());
         pending.timestamp = element.hasTimestamp() ? element.getTimestamp() : Long.MIN_VALUE;
         updates.inc();
-        if (++batchActions >= maxActions || maxDelayMs == 0) {
-            flush();
-        } else if (!flushTimerSet) {
-            // One timer per batch; a batch flushed earlier leaves it set for the next one, which it flushes early.
-            flushTimerSet = true;
-            long at = getProcessingTimeService().getCurrentProcessingTime() + maxDelayMs;
-            getProcessingTimeService().registerTimer(at, t -> {
-                flushTimerSet = false;
-                flush();
-            });
-        }
+        added();
     }
 
     /** Writes every user of the open batch back to state once and emits its latest features. */
-    void flush() throws Exception {
-        if (!batch.isEmpty()) {
-            for (Pending p : batch.values()) {
-                UserFeatureMath.summarize(p.features);
-                setCurrentKey(p.features.getUserId());
-                features.update(p.features);
-                if (p.created) {
-                    expiryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, p.features.getUpdatedAt() + userTtlMs);
-                }
-                if (p.timestamp == Long.MIN_VALUE) {
-                    reuse.replace(p.features).eraseTimestamp();
-                } else {
-                    reuse.replace(p.features, p.timestamp);
-                }
-                output.collect(reuse);
+    @Override
+    protected void writeBatch() throws Exception {
+        if (batch.isEmpty()) {
+            return; // its users expired meanwhile
+        }
+        for (Pending p : batch.values()) {
+            UserFeatureMath.summarize(p.features);
+            setCurrentKey(p.features.getUserId());
+            features.update(p.features);
+            if (p.created) {
+                expiryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, p.features.getUpdatedAt() + userTtlMs);
             }
-            batch.clear();
-            batchActions = 0;
-            flushes.inc();
+            if (p.timestamp == Long.MIN_VALUE) {
+                reuse.replace(p.features).eraseTimestamp();
+            } else {
+                reuse.replace(p.features, p.timestamp);
+            }
+            output.collect(reuse);
         }
-        if (heldWatermark != null) {
-            Watermark mark = heldWatermark;
-            heldWatermark = null;
-            super.processWatermark(mark);
-        }
+        batch.clear();
+        flushes.inc();
     }
 
     private Map<String, List<Float>> liveOnly(Map<String, List<Float>> vectors) throws Exception {
@@ -244,28 +218,6 @@ public class UserFeatureUpdater extends AbstractStreamOperator<UserFeatures>
                         }
                     });
         }
-    }
-
-    @Override
-    public void processWatermark(Watermark mark) throws Exception {
-        inputWatermark = mark.getTimestamp();
-        if (batch.isEmpty()) {
-            super.processWatermark(mark);
-        } else {
-            heldWatermark = mark; // forwarded after the batch's records
-        }
-    }
-
-    @Override
-    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
-        flush();
-        super.prepareSnapshotPreBarrier(checkpointId);
-    }
-
-    @Override
-    public void finish() throws Exception {
-        flush();
-        super.finish();
     }
 
     @Override

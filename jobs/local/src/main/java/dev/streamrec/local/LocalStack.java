@@ -48,8 +48,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.client.FeedRecall;
 import dev.streamrec.client.FlinkRestClient;
 import dev.streamrec.client.Lookup;
 import dev.streamrec.client.QueryTarget;
@@ -62,8 +64,10 @@ import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.jobs.config.Option;
 import dev.streamrec.local.bench.BenchStack;
 import dev.streamrec.local.demo.DemoDataGenerator;
+import dev.streamrec.local.demo.FeedPages;
 import dev.streamrec.local.demo.MovieLensReplay;
 import dev.streamrec.schemas.Topic;
+import dev.streamrec.seen.SeenTracker;
 import dev.streamrec.testkit.EmbeddedKafkaBroker;
 import dev.streamrec.testkit.KafkaTestIO;
 import dev.streamrec.testkit.LocalFlinkCluster;
@@ -89,6 +93,9 @@ public final class LocalStack implements AutoCloseable {
     private final String topicPrefix;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong produced = new AtomicLong();
+    /** Impressions the demo feed produced (pages of fresh recall shown to the featured users). */
+    private final AtomicLong shown = new AtomicLong();
+    private static final long FEED_EVERY_MS = 1000;
     /** Feature updates per user, from the user-features topic: the users the status shows (demo data or the user's own). */
     private final Map<String, Long> activity = new ConcurrentHashMap<>();
     /** Why the stack must stop (a producer that failed); null while all is well. */
@@ -312,6 +319,11 @@ public final class LocalStack implements AutoCloseable {
             producerThread = new Thread(() -> produce(bootstrap, demo), "demo-producer");
             producerThread.setDaemon(true);
             producerThread.start();
+            if (jobs.containsKey(QueryTarget.DEDUP_JOB) && config.getInt(LaunchOptions.RATE) > 0) {
+                Thread feed = new Thread(() -> showPages(bootstrap), "demo-feed");
+                feed.setDaemon(true);
+                feed.start();
+            }
         }
         return report(bootstrap);
     }
@@ -397,6 +409,40 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
+    /**
+     * The demo's feed server: every second the users the status shows are shown a page of their fresh recall (the
+     * answer of {@link RecallClient#feedRecall}), one impression per item, so their fresh recall shrinks page by page
+     * and refills when it runs short.
+     */
+    private void showPages(String bootstrap) {
+        FeedPages pages = new FeedPages();
+        try (KafkaProducer<String, byte[]> producer = KafkaTestIO.producer(bootstrap)) {
+            while (running.get() && failure.get() == null) {
+                sleepQuietly(FEED_EVERY_MS);
+                for (String user : featuredUsers()) {
+                    FeedRecall feed = recallClient.feedRecall(user);
+                    if (!feed.found()) {
+                        continue;
+                    }
+                    for (Impression i : pages.page(feed.result(), FeedPages.PAGE_SIZE, System.currentTimeMillis())) {
+                        send(producer, Topic.IMPRESSIONS, i.getUserId(), i);
+                        shown.incrementAndGet();
+                    }
+                }
+            }
+        } catch (Exception e) {
+            if (running.get()) {
+                fail("demo feed failed: " + oneLine(e));
+            }
+        }
+    }
+
+    /** The users the status shows (and the demo feed shows pages to): the three with the most feature updates. */
+    private List<String> featuredUsers() {
+        return activity.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(3).map(Map.Entry::getKey).collect(Collectors.toList());
+    }
+
     /** Stops the stack with a non-zero exit: the report loop ends and prints the reason. */
     private void fail(String reason) {
         failure.compareAndSet(null, reason);
@@ -425,7 +471,7 @@ public final class LocalStack implements AutoCloseable {
         String featuresTopic = config.topic(Topic.USER_FEATURES);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(Stream.of(Topic.USER_FEATURES, Topic.DEAD_LETTERS, Topic.RECALL, Topic.FRESH_RECALL,
-                    Topic.TRAINING_EXAMPLES).map(config::topic).collect(Collectors.toList()));
+                    Topic.RECALL_REFILLS, Topic.TRAINING_EXAMPLES).map(config::topic).collect(Collectors.toList()));
             long nextPrint = System.nanoTime();
             while (running.get() && System.nanoTime() < end && failure.get() == null) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
@@ -456,6 +502,9 @@ public final class LocalStack implements AutoCloseable {
         StringBuilder sb = new StringBuilder("events in: ").append(read < 0 ? "n/a" : String.format("%,d", read));
         if (producerThread != null) {
             sb.append(String.format(" | produced: %,d", produced.get()));
+            if (shown.get() > 0) {
+                sb.append(String.format(" (+%,d feed impressions)", shown.get()));
+            }
         }
         sb.append(" | out: ").append(counts.isEmpty() ? "none yet" : counts.entrySet().stream()
                 .map(e -> e.getKey() + "=" + String.format("%,d", e.getValue())).collect(Collectors.joining(", ")));
@@ -465,9 +514,8 @@ public final class LocalStack implements AutoCloseable {
         if (!features && !recall) {
             return;
         }
-        List<String> users = activity.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                .limit(3).map(Map.Entry::getKey).collect(Collectors.toList());
-        for (String user : users) {
+        boolean dedup = jobs.containsKey(QueryTarget.DEDUP_JOB);
+        for (String user : featuredUsers()) {
             if (features) {
                 Lookup<UserFeatures> f = recallClient.userFeatures(user);
                 say("  " + (f.outcome() == Lookup.Outcome.DEADLINE_PASSED ? notQueryable(f) : describe(user, f.value())));
@@ -478,7 +526,23 @@ public final class LocalStack implements AutoCloseable {
                 say("    " + (r.found() ? "recall (queryable state): " + ServingText.recallSummary(r.value(), 3, now)
                         : r.outcome() == Lookup.Outcome.NO_VALUE ? "no recall yet" : notQueryable(r)));
             }
+            if (dedup) {
+                say("    " + describeFresh(recallClient.feedRecall(user), recallClient.seen(user)));
+            }
         }
+    }
+
+    /** The user's fresh recall as the feed reads it, and their seen set: shrinking on impressions, refilled when short. */
+    static String describeFresh(FeedRecall feed, Lookup<SeenSet> seen) {
+        if (!feed.found()) {
+            return feed.fresh().outcome() == Lookup.Outcome.DEADLINE_PASSED ? notQueryable(feed.fresh()) : "no fresh recall yet";
+        }
+        String seenText = seen.found() ? SeenTracker.read(seen.value()).size() + " items seen" : "nothing seen yet";
+        return String.format("fresh recall (%s): %d unseen candidates, %s, computed %s: %s",
+                feed.source() == FeedRecall.Source.FRESH_RECALL ? "queryable state" : "latest recall filtered by seen",
+                feed.result().getCandidates().size(), seenText,
+                ServingText.ago(feed.computedAt(), System.currentTimeMillis()),
+                ServingText.recallSummary(feed.result(), 3, System.currentTimeMillis()).replaceFirst("^.*?: ", ""));
     }
 
     private static String notQueryable(Lookup<?> lookup) {

@@ -2,6 +2,7 @@ package dev.streamrec.seen;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.RecallResult;
@@ -26,25 +27,30 @@ public final class SeenFilter {
                 fresh.add(c);
             }
         }
-        RecallResult result = excluded.isEmpty() ? recall : RecallResult.newBuilder(recall).setCandidates(fresh).build();
+        RecallResult result = excluded.isEmpty() ? recall : withCandidates(recall, fresh);
         return new Filtered(result, excluded);
     }
 
-    /** {@code fresh} without {@code itemId}, or {@code null} when it does not hold the item. */
-    public static RecallResult without(RecallResult fresh, String itemId) {
+    /** {@code fresh} without the items of {@code itemIds}, or {@code null} when it holds none of them. */
+    public static RecallResult without(RecallResult fresh, Set<String> itemIds) {
         List<Candidate> candidates = fresh.getCandidates();
+        List<Candidate> rest = null;
         for (int i = 0; i < candidates.size(); i++) {
-            if (candidates.get(i).getItemId().equals(itemId)) {
-                List<Candidate> rest = new ArrayList<>(candidates.size() - 1);
-                rest.addAll(candidates.subList(0, i));
-                for (int j = i + 1; j < candidates.size(); j++) {
-                    if (!candidates.get(j).getItemId().equals(itemId)) {
-                        rest.add(candidates.get(j));
-                    }
+            Candidate c = candidates.get(i);
+            if (itemIds.contains(c.getItemId())) {
+                if (rest == null) {
+                    rest = new ArrayList<>(candidates.size());
+                    rest.addAll(candidates.subList(0, i));
                 }
-                return RecallResult.newBuilder(fresh).setCandidates(rest).build();
+            } else if (rest != null) {
+                rest.add(c);
             }
         }
-        return null;
+        return rest == null ? null : withCandidates(fresh, rest);
+    }
+
+    /** The result with other candidates; the candidates themselves are shared, not copied (a builder would deep-copy). */
+    static RecallResult withCandidates(RecallResult r, List<Candidate> candidates) {
+        return new RecallResult(r.getUserId(), r.getModelVersion(), candidates, r.getComputedAt(), r.getSourceEventTime());
     }
 }
