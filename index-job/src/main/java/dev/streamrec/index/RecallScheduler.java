@@ -19,8 +19,8 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.types.Either;
 import org.apache.flink.util.Collector;
@@ -69,7 +69,8 @@ import dev.streamrec.schemas.AvroSingleObjectSerde;
  * function issues (debounced, follow-up or refill) carries as {@code seenItems} the user's exclusions whose
  * {@code until} is later than the request's {@code sourceEventTime}: no shard returns them in either channel.
  */
-public class RecallScheduler extends KeyedBroadcastProcessFunction<String, Either<UserFeatures, RecallRefill>, IndexControl, RecallRequest> {
+public class RecallScheduler
+        extends KeyedBroadcastProcessFunction<String, Either<UserFeatures, RecallRefill>, IndexControl, RecallRequest> {
     /** The keyed input's type: a user's features (left) or a refill from dedup-job (right), both Avro, no Kryo. */
     public static final TypeInformation<Either<UserFeatures, RecallRefill>> INPUT =
             new EitherTypeInfo<>(TypeInformation.of(UserFeatures.class), TypeInformation.of(RecallRefill.class));
