@@ -9,11 +9,13 @@ import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
+import org.apache.flink.types.Either;
 
 import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRefill;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
@@ -32,19 +34,24 @@ import dev.streamrec.jobs.io.Tombstones;
 import dev.streamrec.schemas.Topic;
 
 /**
- * index-job: item-embeddings + user-features + model-versions -> recall (topic and queryable state).
+ * index-job: item-embeddings + user-features + recall-refills + model-versions -> recall (topic and queryable state).
  *
  * <pre>
- * item-embeddings ─decode─ keyBy(itemId) ─ validate(dimension per version) ─┬─▶ keyBy(shard) ─────────────▶ ShardIndexFunction ─┐
- *                                                           └─▶ keyBy(itemId) ─ TriggerVectorStore ─┐  ▲          │
- * user-features ─decode─▶ keyBy(userId) ─ RecallScheduler (debounce) ─ lookups ─────────────────────┘  │          │
- *                                              └─ request ─▶ keyBy(userId) ─ RequestAssembler ─ fan-out ┘          │
- *                                                      recall ◀─ RecallMerger (queryable "recall") ◀─ keyBy(userId)┘
+ * item-embeddings ─decode─ keyBy(itemId) ─ ItemVectorValidator ─┬─▶ keyBy(shard) ───────────────────────────▶ ShardIndexFunction ─┐
+ *                                                               └─▶ keyBy(itemId) ─ TriggerVectorStore ─┐       ▲                 │
+ * user-features ──decode─▶ Left ──┐                                                                     │       │                 │
+ *                                 ├─▶ keyBy(userId) ─ RecallScheduler ─ lookups ────────────────────────┘       │                 │
+ * recall-refills ─decode─▶ Right ─┘                   └─ request ─▶ keyBy(userId) ─ RequestAssembler ─ fan-out ─┘                 │
+ *                                                                  recall ◀─ RecallMerger (queryable "recall") ◀─ keyBy(userId) ◀─┘
  * model-versions ─decode─▶ broadcast to the validator, scheduler, trigger store and shards
  * validated items ─▶ windowAll(recall.item-batch.ms) ─ batches of deletes and versions gaining items ─▶ broadcast to
  *                    the merger (deletes leave every stored recall) and the scheduler (with model-versions: follow-ups)
  * every bad record ─▶ dead-letters
  * </pre>
+ *
+ * <p>Features and dedup-job's refills reach the scheduler as one keyed input ({@code Either}: Left features, Right
+ * refills); a refill recomputes the user's recall at once, and every request carries the user's seen items
+ * ({@code seenItems}), which no shard returns.
  */
 public class IndexJob extends PipelineJob {
     public static final String NAME = "index-job";
@@ -87,6 +94,16 @@ public class IndexJob extends PipelineJob {
 
         SingleOutputStreamOperator<UserFeatures> features = graph.read(Topic.USER_FEATURES, "user-features",
                 UserFeatures.class, (f, now) -> Checks.id("userId", f.getUserId()), WatermarkStrategy.noWatermarks());
+        // dedup-job's refills: recompute a user's recall without the items they have seen. One keyed input with the
+        // features (Either of the two Avro types, so no Kryo), keeping the scheduler's uid and state.
+        SingleOutputStreamOperator<RecallRefill> refills = graph.read(Topic.RECALL_REFILLS, "recall-refills",
+                RecallRefill.class, (r, now) -> Checks.id("userId", r.getUserId()), WatermarkStrategy.noWatermarks());
+        DataStream<Either<UserFeatures, RecallRefill>> schedulerInput = features
+                .map(f -> Either.<UserFeatures, RecallRefill>Left(f)).returns(RecallScheduler.INPUT)
+                .uid(graph.uid("scheduler-features")).name("features to schedule")
+                .union(refills
+                        .map(r -> Either.<UserFeatures, RecallRefill>Right(r)).returns(RecallScheduler.INPUT)
+                        .uid(graph.uid("scheduler-refills")).name("refills to schedule"));
 
         // Deletes and versions gaining items, batched: the merger applies a batch to every stored recall in one pass,
         // the scheduler recomputes recall that was computed while its version's index was empty.
@@ -99,8 +116,8 @@ public class IndexJob extends PipelineJob {
                 .uid(graph.uid("model-version-controls")).name("model version control")
                 .union(itemBatches);
 
-        SingleOutputStreamOperator<RecallRequest> requests = graph.deadLettersOf(features
-                .keyBy(UserFeatures::getUserId)
+        SingleOutputStreamOperator<RecallRequest> requests = graph.deadLettersOf(schedulerInput
+                .keyBy(RecallScheduler::userOf, Types.STRING)
                 .connect(schedulerControls.broadcast(ModelVersions.STATE, RecallScheduler.VERSIONS_WITH_ITEMS))
                 .process(new RecallScheduler(settings, NAME, config.topic(Topic.USER_FEATURES)))
                 .uid(graph.uid("recall-scheduler")).name("schedule recall (debounce)"));

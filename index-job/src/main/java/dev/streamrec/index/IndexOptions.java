@@ -39,13 +39,17 @@ public final class IndexOptions {
     public static final Option ITEM_BATCH_MS = Option.of("recall.item-batch.ms", 500,
             "Item deletes (and versions gaining items) are gathered this long, then applied to every stored recall at once.");
 
+    public static final Option MAX_EXCLUDED_ITEMS = Option.of("recall.max-excluded-items", 1000,
+            "Seen items a user's recall keeps excluding (sent by dedup-job on recall-refills, each until its time); "
+                    + "beyond this many, those that may come back soonest are forgotten first.");
+
     public static final Option BUFFER_TIMEOUT_MS = Option.of("index.buffer-timeout.ms", 5,
             "Longest time a record waits in a network buffer between operators. A recall crosses five exchanges, so "
                     + "Flink's default (100 ms each) would dominate its latency.");
 
     public static final List<Option> ALL = List.of(SHARDS, DIMENSION, M, EF_CONSTRUCTION, EF, SNAPSHOT_INTERVAL_MS,
             REBUILD_THREADS, DELETED_RETENTION_MS, INITIAL_SERVING_VERSION, K, I2I_TRIGGERS, I2I_PER_TRIGGER, DEBOUNCE_MS,
-            USER_TTL_MS, SWITCH_RATE, ITEM_BATCH_MS, BUFFER_TIMEOUT_MS);
+            USER_TTL_MS, SWITCH_RATE, ITEM_BATCH_MS, MAX_EXCLUDED_ITEMS, BUFFER_TIMEOUT_MS);
 
     private IndexOptions() {}
 }

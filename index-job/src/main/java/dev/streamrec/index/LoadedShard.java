@@ -81,28 +81,35 @@ final class LoadedShard {
         metrics.staleUpdates.inc();
     }
 
-    /** This shard's local top-K for the user vector and per i2i seed, from the index of the request's version only. */
+    /**
+     * This shard's local top-K for the user vector and per i2i seed, from the index of the request's version only. The
+     * user's seen items are candidates of neither channel, the trigger items not of i2i; each list is the best K
+     * others this shard holds (the search asks for as many more as it holds excluded items), so the merge of the
+     * shards' lists is the global top-K of the items not excluded.
+     */
     ShardAnswer answer(RecallRequest query, int k, int i2iPerTrigger) {
         long start = System.nanoTime();
         ShardVectorIndex index = indexes.get(query.getModelVersion());
         List<ScoredItem> u2i = List.of();
         Map<String, List<ScoredItem>> i2i = new HashMap<>();
         if (index != null && index.size() > 0) {
+            Set<String> seen = query.getSeenItems().isEmpty() ? Set.of() : new HashSet<>(query.getSeenItems());
             if (!AvroVectors.isEmpty(query.getUserVector())) {
                 float[] userVector = AvroVectors.fromBytes(query.getUserVector());
                 if (userVector.length == index.dimension()) {
-                    u2i = scored(index.search(userVector, k, id -> false));
+                    u2i = scored(index.searchExcluding(userVector, k, seen));
                 } else {
                     metrics.dimensionMismatches.inc();
                 }
             }
             Set<String> excluded = new HashSet<>(query.getExcludedItems());
+            excluded.addAll(seen);
             for (String seed : query.getTriggerItems()) {
                 ByteBuffer bytes = query.getTriggerVectors().get(seed);
                 if (bytes != null) {
                     float[] seedVector = AvroVectors.fromBytes(bytes);
                     if (seedVector.length == index.dimension()) {
-                        i2i.put(seed, scored(index.search(seedVector, i2iPerTrigger, excluded::contains)));
+                        i2i.put(seed, scored(index.searchExcluding(seedVector, i2iPerTrigger, excluded)));
                     }
                 }
             }

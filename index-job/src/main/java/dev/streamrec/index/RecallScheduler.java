@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
 
@@ -18,8 +19,10 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.types.Either;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -27,6 +30,7 @@ import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRefill;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.Trigger;
 import dev.streamrec.avro.TriggerVector;
@@ -55,8 +59,21 @@ import dev.streamrec.schemas.AvroSingleObjectSerde;
  * latest features without waiting for their next action. Those recomputations are issued in one pass over this
  * subtask's users and spread: each carries a {@code notBefore} time {@code 1 / recall.switch.rate} seconds after the
  * previous one, which the request assembler waits for, so a switch never floods the shards.
+ *
+ * <p>The keyed input also carries dedup-job's refills ({@code recall-refills}: too few unseen candidates are left).
+ * A refill's exclusions are merged into the user's ({@code seen-exclusions}, see {@link SeenExclusions#merge}: per item
+ * the latest {@code until}, expired ones dropped, at most {@code recall.max-excluded-items}), and the user's recall is
+ * recomputed at once from their latest features, without debounce; while a debounced request is pending, that request
+ * serves the refill. A refill for a user without stored features cannot be served: it is counted
+ * ({@code refillsWithoutFeatures}) and its exclusions are kept for the user's next request. Every request this
+ * function issues (debounced, follow-up or refill) carries as {@code seenItems} the user's exclusions whose
+ * {@code until} is later than the request's {@code sourceEventTime}: no shard returns them in either channel.
  */
-public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserFeatures, IndexControl, RecallRequest> {
+public class RecallScheduler
+        extends KeyedBroadcastProcessFunction<String, Either<UserFeatures, RecallRefill>, IndexControl, RecallRequest> {
+    /** The keyed input's type: a user's features (left) or a refill from dedup-job (right), both Avro, no Kryo. */
+    public static final TypeInformation<Either<UserFeatures, RecallRefill>> INPUT =
+            new EitherTypeInfo<>(TypeInformation.of(UserFeatures.class), TypeInformation.of(RecallRefill.class));
     public static final OutputTag<TriggerVector> LOOKUPS =
             new OutputTag<>("trigger-vector-lookups", TypeInformation.of(TriggerVector.class));
     /** Broadcast state: model versions whose index has had items -> when that was first seen. */
@@ -76,12 +93,16 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
     private transient ValueState<String> servedVersion;
     private transient ValueStateDescriptor<String> awaitingItemsOfDescriptor;
     private transient ValueState<String> awaitingItemsOf;
+    private transient ValueState<RecallRefill> exclusions;
     private transient AvroSingleObjectSerde<UserFeatures> featuresSerde;
     private transient DeadLetters.Metrics deadLetters;
     private transient Counter requests;
     private transient Counter debounced;
     private transient Counter unchanged;
     private transient Counter followUps;
+    private transient Counter refillsReceived;
+    private transient Counter refillRequests;
+    private transient Counter refillsWithoutFeatures;
 
     public RecallScheduler(RecallSettings settings, String job, String featuresTopic) {
         this.settings = settings;
@@ -102,6 +123,8 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         servedVersion = getRuntimeContext().getState(withTtl(new ValueStateDescriptor<>("served-version", Types.STRING), ttl));
         awaitingItemsOfDescriptor = withTtl(new ValueStateDescriptor<>("awaiting-items-of", Types.STRING), ttl);
         awaitingItemsOf = getRuntimeContext().getState(awaitingItemsOfDescriptor);
+        exclusions = getRuntimeContext().getState(
+                withTtl(new ValueStateDescriptor<>("seen-exclusions", TypeInformation.of(RecallRefill.class)), ttl));
         featuresSerde = AvroSingleObjectSerde.of(UserFeatures.class);
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
         var metrics = JobMetrics.of(getRuntimeContext());
@@ -109,6 +132,20 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         debounced = metrics.counter("debouncedRequests");
         unchanged = metrics.counter("unchangedVectorUpdates");
         followUps = metrics.counter("followUpRequests");
+        refillsReceived = metrics.counter("refillsReceived");
+        refillRequests = metrics.counter("refillRequests");
+        refillsWithoutFeatures = metrics.counter("refillsWithoutFeatures");
+    }
+
+    /** The refill counters so far, by metric name (the harness tests read them here). */
+    Map<String, Long> refillCounts() {
+        return Map.of("refillsReceived", refillsReceived.getCount(), "refillRequests", refillRequests.getCount(),
+                "refillsWithoutFeatures", refillsWithoutFeatures.getCount());
+    }
+
+    /** The user an input is about (its key): the features' or the refill's user. */
+    public static String userOf(Either<UserFeatures, RecallRefill> input) {
+        return input.isLeft() ? input.left().getUserId() : input.right().getUserId();
     }
 
     private static <T> ValueStateDescriptor<T> withTtl(ValueStateDescriptor<T> descriptor, StateTtlConfig ttl) {
@@ -117,7 +154,13 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
     }
 
     @Override
-    public void processElement(UserFeatures features, ReadOnlyContext ctx, Collector<RecallRequest> out) throws Exception {
+    public void processElement(Either<UserFeatures, RecallRefill> input, ReadOnlyContext ctx, Collector<RecallRequest> out)
+            throws Exception {
+        if (input.isRight()) {
+            refill(input.right(), ctx, out);
+            return;
+        }
+        UserFeatures features = input.left();
         Rejection bad = badVector(features, ctx.getBroadcastState(ModelVersions.STATE), settings.defaultDimension());
         if (bad != null) {
             deadLetters.count(bad);
@@ -149,6 +192,23 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         }
     }
 
+    /** Merges the refill's exclusions into the user's and recomputes the user's recall now, if it can be computed. */
+    private void refill(RecallRefill refill, ReadOnlyContext ctx, Collector<RecallRequest> out) throws Exception {
+        refillsReceived.inc();
+        exclusions.update(SeenExclusions.merge(exclusions.value(), refill, settings.maxExcludedItems()));
+        if (pendingTimer.value() != null) {
+            return; // the debounced request about to leave carries the exclusions
+        }
+        UserFeatures features = lastFeatures.value();
+        if (features == null) {
+            refillsWithoutFeatures.inc();
+            return;
+        }
+        refillRequests.inc();
+        issue(features, ctx.currentProcessingTime(), 0, ctx.getBroadcastState(ModelVersions.STATE),
+                ctx.getBroadcastState(VERSIONS_WITH_ITEMS), out, ctx::output);
+    }
+
     /** Why the features cannot be used, if one of their vectors does not fit its version; else null. */
     static Rejection badVector(UserFeatures features, ReadOnlyBroadcastState<String, ModelVersion> versions,
                                int defaultDimension) throws Exception {
@@ -176,7 +236,10 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
                 out, ctx::output);
     }
 
-    /** Issues the recall request for the user's latest features, and the lookups of its i2i seeds' vectors. */
+    /**
+     * Issues the recall request for the user's latest features, excluding the items they have seen (as of the
+     * features' event time), and the lookups of its i2i seeds' vectors.
+     */
     private void issue(UserFeatures features, long timestamp, long notBefore,
                        ReadOnlyBroadcastState<String, ModelVersion> versions, ReadOnlyBroadcastState<String, Long> versionsWithItems,
                        Collector<RecallRequest> out, BiConsumer<OutputTag<TriggerVector>, TriggerVector> lookups)
@@ -195,6 +258,7 @@ public class RecallScheduler extends KeyedBroadcastProcessFunction<String, UserF
         }
         RecallRequest request = request(features, version, requestId, settings.i2iTriggers(), timestamp);
         request.setNotBefore(notBefore);
+        request.setSeenItems(SeenExclusions.seenAt(exclusions.value(), request.getSourceEventTime()));
         requests.inc();
         out.collect(request);
         for (String item : request.getTriggerItems()) {

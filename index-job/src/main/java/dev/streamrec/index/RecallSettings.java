@@ -20,7 +20,8 @@ public record RecallSettings(
         long debounceMs,
         long userTtlMs,
         int switchRate,
-        long itemBatchMs) implements Serializable {
+        long itemBatchMs,
+        int maxExcludedItems) implements Serializable {
 
     public static RecallSettings from(JobConfig config) {
         IndexParams params = IndexParams.defaults()
@@ -41,7 +42,8 @@ public record RecallSettings(
                 config.getLong(IndexOptions.DEBOUNCE_MS),
                 config.getLong(IndexOptions.USER_TTL_MS),
                 config.getInt(IndexOptions.SWITCH_RATE),
-                config.getLong(IndexOptions.ITEM_BATCH_MS));
+                config.getLong(IndexOptions.ITEM_BATCH_MS),
+                config.getInt(IndexOptions.MAX_EXCLUDED_ITEMS));
     }
 
     /** Defaults, for tests and benchmarks that build functions without a job configuration. */
@@ -55,31 +57,31 @@ public record RecallSettings(
 
     public RecallSettings withShards(int s) {
         return new RecallSettings(s, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs, maxExcludedItems);
     }
 
     public RecallSettings withSnapshotIntervalMs(long ms) {
         return new RecallSettings(shards, defaultDimension, indexParams, ms, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs, maxExcludedItems);
     }
 
     public RecallSettings withDebounceMs(long ms) {
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, ms, userTtlMs, switchRate, itemBatchMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, ms, userTtlMs, switchRate, itemBatchMs, maxExcludedItems);
     }
 
     public RecallSettings withK(int newK, int newI2iPerTrigger) {
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, newK, i2iTriggers, newI2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
+                initialServingVersion, newK, i2iTriggers, newI2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs, maxExcludedItems);
     }
 
     public RecallSettings withSwitchRate(int usersPerSecond) {
         return new RecallSettings(shards, defaultDimension, indexParams, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, usersPerSecond, itemBatchMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, usersPerSecond, itemBatchMs, maxExcludedItems);
     }
 
     public RecallSettings withIndexParams(IndexParams params) {
         return new RecallSettings(shards, defaultDimension, params, snapshotIntervalMs, rebuildThreads, deletedRetentionMs,
-                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs);
+                initialServingVersion, k, i2iTriggers, i2iPerTrigger, debounceMs, userTtlMs, switchRate, itemBatchMs, maxExcludedItems);
     }
 }

@@ -44,7 +44,7 @@ import dev.streamrec.jobs.ModelVersions;
  *
  * <p>A query (one recall request fanned out to this shard) is answered with the shard's local top-K for the user
  * vector (u2i) and, per i2i seed, the seed's nearest items excluding the user's own trigger items, all from the
- * index of the request's model version only.
+ * index of the request's model version only, and none of the user's seen items ({@code seenItems}) in either.
  */
 public class ShardIndexFunction extends KeyedBroadcastProcessFunction<Integer, IndexCommand, ModelVersion, ShardAnswer> {
     private static final Logger LOG = LoggerFactory.getLogger(ShardIndexFunction.class);

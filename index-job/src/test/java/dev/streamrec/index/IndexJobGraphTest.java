@@ -14,9 +14,13 @@ import dev.streamrec.avro.Candidate;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
+import dev.streamrec.avro.RecallRefill;
 import dev.streamrec.avro.RecallResult;
+import dev.streamrec.avro.SeenExclusion;
 import dev.streamrec.avro.UserFeatures;
+import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
+import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.jobs.config.JobConfig;
 import dev.streamrec.schemas.Topic;
 import dev.streamrec.testkit.CollectionIO;
@@ -27,8 +31,8 @@ import dev.streamrec.testkit.OperatorUids;
  * with RocksDB. The users' features are released one per completed checkpoint after a first (undecodable) record, so
  * they reach the shards after the items (a completed checkpoint means every operator has processed what the item
  * source emitted before it): every user is then answered from every shard with live items of the right version and
- * their exact cosine scores, the triggers are excluded from i2i, and bad input is dead-lettered. Recall quality against
- * exact search is IndexJobIntegrationTest's.
+ * their exact cosine scores, the triggers are excluded from i2i, a refill's seen items from the user's recall, and bad
+ * input is dead-lettered. Recall quality against exact search is IndexJobIntegrationTest's.
  */
 class IndexJobGraphTest {
     /** The uids the released savepoints were taken with: changing one loses that operator's state on upgrade. */
@@ -40,7 +44,8 @@ class IndexJobGraphTest {
             "index-trigger-lookup-commands", "index-trigger-vectors", "index-user-features-decode",
             "index-user-features-source");
     /** Operators added since the last release: they start without state when a released savepoint is restored. */
-    static final List<String> ADDED_UIDS = List.of("index-item-change-batches", "index-model-version-controls");
+    static final List<String> ADDED_UIDS = List.of("index-item-change-batches", "index-model-version-controls",
+            "index-recall-refills-decode", "index-recall-refills-source", "index-scheduler-features", "index-scheduler-refills");
 
     static JobConfig config() {
         return new IndexJob().parseConfig("--parallelism", "1", "--checkpoint.interval.ms", "300", "--index.vector-dimension", String.valueOf(IndexScenario.DIMENSION),
@@ -66,13 +71,22 @@ class IndexJobGraphTest {
             users.add(IndexFixtures.features("user-" + u, Map.of("v1", v),
                     List.of(IndexFixtures.trigger(ClusteredVectors.itemId(u), 1, IndexFixtures.T0 + u)), IndexFixtures.T0 + u));
         }
+        // dedup-job asks for user-0's recall without the five items nearest to them. Whether the refill comes before
+        // their features (kept for the features' request) or after (a request of its own), the recall leaves them out.
+        BruteForceIndex exact = new BruteForceIndex(IndexScenario.DIMENSION);
+        vectorOf.forEach((id, v) -> exact.upsert(id, v, 1));
+        List<String> seenByUser0 = exact.search(userVector.get("user-0"), 5, null).stream().map(Neighbor::itemId).toList();
+        RecallRefill refill = new RecallRefill("user-0",
+                seenByUser0.stream().map(id -> new SeenExclusion(id, IndexFixtures.T0 + 3_600_000)).toList(), 0, 50,
+                IndexFixtures.T0, IndexFixtures.T0);
         CollectionIO io = new CollectionIO()
                 .input(Topic.MODEL_VERSIONS, ModelVersion.class, ModelVersion::getVersion,
                         List.of(IndexFixtures.phase("v1", ModelPhase.SERVING, IndexFixtures.T0)))
                 .input(Topic.ITEM_EMBEDDINGS, ItemEmbedding.class, ItemEmbedding::getItemId, items)
                 .raw(Topic.USER_FEATURES, "user-x".getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8))
                 .input(Topic.USER_FEATURES, UserFeatures.class, UserFeatures::getUserId, users)
-                .onePerCheckpoint(Topic.USER_FEATURES);
+                .onePerCheckpoint(Topic.USER_FEATURES)
+                .input(Topic.RECALL_REFILLS, RecallRefill.class, RecallRefill::getUserId, List.of(refill));
 
         JobConfig config = config();
         io.run(new IndexJob(), config);
@@ -95,6 +109,8 @@ class IndexJobGraphTest {
                 }
             }
         });
+        assertThat(latest.get("user-0").getCandidates()).as("user-0's recall after the refill").hasSize(20)
+                .extracting(Candidate::getItemId).doesNotContainAnyElementsOf(seenByUser0);
         assertThat(latest.values().stream().mapToInt(r -> r.getCandidates().size()).sum())
                 .as("candidates recalled in all (the checks above are not vacuous)").isPositive();
         assertThat(io.deadLetterCodes()).containsExactly("bad-vector", "undecodable");

@@ -23,7 +23,7 @@ import dev.streamrec.avro.ShardAnswer;
 class RecallMergerTest {
     private static final long TTL = 10_000;
     private final RecallSettings settings = new RecallSettings(2, 4, RecallSettings.defaults().indexParams(), 0, 1, 1000,
-            "v1", 6, 2, 3, 1000, TTL, 1000, 500);
+            "v1", 6, 2, 3, 1000, TTL, 1000, 500, 1000);
     private KeyedBroadcastOperatorTestHarness<String, ShardAnswer, IndexControl, RecallResult> h;
 
     @BeforeEach

@@ -45,7 +45,9 @@ class RequestAssemblerTest {
     @Test
     void fansOutToEveryShardOnceAllSeedVectorsAreKnownWhicheverComesFirst() throws Exception {
         h.processElement2(vector(1, "a", 1, 0), 0);
-        h.processElement1(request(1, "a", "b", "c"), 0);
+        RecallRequest request = request(1, "a", "b", "c");
+        request.setSeenItems(List.of("seen-1", "seen-2"));
+        h.processElement1(request, 0);
         h.processElement2(vector(1, "b"), 0); // b has no vector (deleted): not a seed, but answered
         assertThat(h.extractOutputValues()).isEmpty();
         h.processElement2(vector(1, "c", 0, 1), 0);
@@ -53,6 +55,8 @@ class RequestAssemblerTest {
         assertThat(out).extracting(c -> c.getQuery().getShard()).containsExactly(0, 1, 2);
         assertThat(out.get(0).getQuery().getTriggerVectors()).containsOnlyKeys("a", "c");
         assertThat(AvroVectors.fromBytes(out.get(2).getQuery().getTriggerVectors().get("c"))).containsExactly(0f, 1f);
+        assertThat(out).as("every shard's query excludes the seen items")
+                .allSatisfy(c -> assertThat(c.getQuery().getSeenItems()).containsExactly("seen-1", "seen-2"));
     }
 
     @Test

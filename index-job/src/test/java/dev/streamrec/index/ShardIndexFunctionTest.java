@@ -32,7 +32,9 @@ import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.avro.RecallRequest;
 import dev.streamrec.avro.ScoredItem;
 import dev.streamrec.avro.ShardAnswer;
+import dev.streamrec.index.ann.BruteForceIndex;
 import dev.streamrec.index.ann.ClusteredVectors;
+import dev.streamrec.index.ann.Neighbor;
 import dev.streamrec.index.ann.Sharding;
 import dev.streamrec.index.ann.VectorMath;
 import dev.streamrec.jobs.ModelVersions;
@@ -160,6 +162,43 @@ class ShardIndexFunctionTest {
         ShardAnswer merged = ask(List.of(h), 1, "v1", null, Map.of("seed", v(1, 0, 0)), List.of("seed", "seen"));
         assertThat(merged.getU2i()).isEmpty();
         assertThat(merged.getI2i().get("seed")).extracting(ScoredItem::getItemId).containsExactly("near", "far");
+    }
+
+    @Test
+    void seenItemsAreCandidatesOfNeitherChannelAndTheShardStillAnswersK() throws Exception {
+        int k = 200;
+        int perSeed = 40;
+        var h = harness(settings.withShards(1).withK(k, perSeed), 1, 0, null);
+        ClusteredVectors data = new ClusteredVectors(13, 16, 10, 0.2);
+        BruteForceIndex exact = new BruteForceIndex(16);
+        for (int i = 0; i < 500; i++) {
+            h.processElement(command(item(ClusteredVectors.itemId(i), "v1", data.vector(i), T0)), 0);
+            exact.upsert(ClusteredVectors.itemId(i), data.vector(i), 1);
+        }
+        float[] user = data.query(4);
+        List<String> top = ids(exact.search(user, k, null));
+        Set<String> seen = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < k; i++) {
+            if (i % 10 != 0) {
+                seen.add(top.get(i)); // 180 of the user's exact top 200
+            }
+        }
+        String trigger = ClusteredVectors.itemId(7);
+        RecallRequest q = query("u", 7, "v1", user, Map.of(trigger, data.vector(7)), List.of(trigger), 0);
+        q.setSeenItems(new ArrayList<>(seen));
+        h.processElement(new IndexCommand(null, q, null), 0);
+        ShardAnswer answer = h.extractOutputValues().get(0);
+
+        List<String> u2i = answer.getU2i().stream().map(ScoredItem::getItemId).toList();
+        assertThat(u2i).hasSize(k).doesNotContainAnyElementsOf(seen)
+                .containsExactlyElementsOf(ids(exact.search(user, k, seen::contains)));
+        List<String> i2i = answer.getI2i().get(trigger).stream().map(ScoredItem::getItemId).toList();
+        assertThat(i2i).hasSize(perSeed).doesNotContainAnyElementsOf(seen).doesNotContain(trigger)
+                .containsExactlyElementsOf(ids(exact.search(data.vector(7), perSeed, id -> seen.contains(id) || id.equals(trigger))));
+    }
+
+    private static List<String> ids(List<Neighbor> neighbors) {
+        return neighbors.stream().map(Neighbor::itemId).toList();
     }
 
     @Test

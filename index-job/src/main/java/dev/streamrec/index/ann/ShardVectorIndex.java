@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.function.ObjLongConsumer;
 import java.util.function.Predicate;
@@ -166,10 +167,34 @@ public final class ShardVectorIndex implements VectorIndex {
      * {@inheritDoc}
      *
      * <p>Approximate: the effective HNSW ef is {@code max(ef, k)}; with exclusions the search asks for more
-     * internally.
+     * internally ({@code max(k + 8, min(2k, ef))} results first, twice as many while that leaves fewer than k).
      */
     @Override
     public List<Neighbor> search(float[] query, int k, Predicate<String> exclude) {
+        return search(query, k, exclude, exclude == null ? k : Math.max(k + 8, Math.min(2 * k, params.ef())));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The first ask is {@code k} plus the excluded items this index holds (one hash lookup per excluded id), so
+     * the graph's answer has k others even when every excluded item is among the nearest; an index holding none of
+     * them searches without a filter.
+     */
+    @Override
+    public List<Neighbor> searchExcluding(float[] query, int k, Set<String> excluded) {
+        finishCompactionIfDone();
+        int held = 0;
+        for (String id : excluded) {
+            if (graph.hnsw.get(id).isPresent()) {
+                held++;
+            }
+        }
+        return held == 0 ? search(query, k, null, k) : search(query, k, excluded::contains, k + held);
+    }
+
+    /** The search, asking the graph for {@code firstAsk} results first (more while exclusions leave fewer than k). */
+    private List<Neighbor> search(float[] query, int k, Predicate<String> exclude, int firstAsk) {
         float[] q = VectorMath.unitCopy(query, dimension);
         finishCompactionIfDone();
         HnswIndex<String, float[], IndexItem, Float> hnsw = graph.hnsw;
@@ -177,7 +202,7 @@ public final class ShardVectorIndex implements VectorIndex {
         if (k <= 0 || live == 0 || q == null) {
             return List.of();
         }
-        int want = exclude == null ? k : Math.max(k + 8, Math.min(2 * k, params.ef()));
+        int want = firstAsk;
         while (true) {
             want = Math.min(want, live);
             List<SearchResult<IndexItem, Float>> found = hnsw.findNearest(q, want);

@@ -1,6 +1,7 @@
 package dev.streamrec.index.ann;
 
 import java.util.List;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -42,4 +43,14 @@ public interface VectorIndex {
      * @throws IllegalArgumentException for a query of another dimension
      */
     List<Neighbor> search(float[] query, int k, Predicate<String> exclude);
+
+    /**
+     * Like {@link #search(float[], int, Predicate)}, leaving out the ids of {@code excluded}. Knowing them, an
+     * approximate index asks its graph for as many more results as it holds excluded items, so that one search
+     * finds the k best others whenever the index holds that many; an empty set (or one the index holds none of) is a
+     * search without exclusions.
+     */
+    default List<Neighbor> searchExcluding(float[] query, int k, Set<String> excluded) {
+        return search(query, k, excluded.isEmpty() ? null : excluded::contains);
+    }
 }

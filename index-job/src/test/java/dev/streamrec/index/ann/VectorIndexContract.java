@@ -123,6 +123,35 @@ abstract class VectorIndexContract {
     }
 
     @Test
+    void excludingASetFindsTheBestKOthersEvenWhenItHoldsMostOfTheNearest() {
+        VectorIndex index = filled(500);
+        BruteForceIndex exact = new BruteForceIndex(DIM);
+        for (int i = 0; i < 500; i++) {
+            exact.upsert(ClusteredVectors.itemId(i), DATA.vector(i), 1);
+        }
+        float[] q = DATA.query(2);
+        List<Neighbor> top200 = exact.search(q, 200, null);
+        Set<String> excluded = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            if (i % 10 != 0) { // 180 of the 200 nearest
+                excluded.add(top200.get(i).itemId());
+            }
+        }
+        for (int i = 0; i < 300; i++) {
+            excluded.add("not-in-the-index-" + i);
+        }
+
+        List<Neighbor> hits = index.searchExcluding(q, 200, excluded);
+
+        assertThat(hits).hasSize(200);
+        assertThat(ids(hits)).doesNotContainAnyElementsOf(excluded);
+        assertThat(hits).extracting(Neighbor::itemId)
+                .containsExactlyElementsOf(exact.search(q, 200, excluded::contains).stream().map(Neighbor::itemId).toList());
+        assertThat(index.searchExcluding(q, 10, Set.of())).isEqualTo(index.search(q, 10, null));
+        assertThat(index.searchExcluding(q, 10, Set.of("not-in-the-index"))).isEqualTo(index.search(q, 10, null));
+    }
+
+    @Test
     void badVectorsAreRejected() {
         VectorIndex index = newIndex(3);
         assertThatThrownBy(() -> index.upsert("a", new float[] {1, 2}, 1)).isInstanceOf(IllegalArgumentException.class);
