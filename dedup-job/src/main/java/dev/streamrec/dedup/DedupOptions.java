@@ -17,15 +17,16 @@ public final class DedupOptions {
             "Seen items kept per user at most; beyond it the oldest are forgotten.");
     public static final Option FALSE_POSITIVE_RATE = Option.of("dedup.false-positive-rate", 0.01,
             "compact: the bound on the share of unseen items taken for seen.");
-    public static final Option HOT_ITEMS = Option.of("dedup.compact.hot-items", 16,
+    public static final Option HOT_ITEMS = Option.of("dedup.compact.hot-items", 8,
             "compact: the latest impressions kept exactly (client retries are caught among them).");
-    public static final Option LAYER_SPAN_MS = Option.of("dedup.compact.layer-span.ms", DAY_MS,
+    public static final Option LAYER_SPAN_MS = Option.of("dedup.compact.layer-span.ms", 3 * DAY_MS,
             "compact: event time one Bloom layer takes impressions for; an item may stay seen this much longer than "
             + "the period.");
     public static final Option FIRST_LAYER_CAPACITY = Option.of("dedup.compact.first-layer-capacity", 64,
             "compact: items a user's first Bloom layer is sized for (later layers adapt to the user's rate).");
-    public static final Option MAX_LAYERS = Option.of("dedup.compact.max-layers", 10,
-            "compact: live Bloom layers at most; each is sized for false-positive-rate / max-layers.");
+    public static final Option MAX_LAYERS = Option.of("dedup.compact.max-layers", 4,
+            "compact: live Bloom layers at most (one more forgets the oldest); a new layer is sized for what the live "
+            + "ones leave of false-positive-rate, shared among the layers still to come.");
     public static final Option MIN_FRESH = Option.of("dedup.min-fresh", 100,
             "A fresh recall with fewer unseen candidates asks index-job for a refill that excludes the seen ones.");
     public static final Option REFILL_TIMEOUT_MS = Option.of("dedup.refill.timeout.ms", 30_000,

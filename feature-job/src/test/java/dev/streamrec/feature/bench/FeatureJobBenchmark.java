@@ -221,7 +221,7 @@ public final class FeatureJobBenchmark implements BenchStack.Benchmark {
                 long n = produceBacklog(topic, actions, batch);
                 produced += n;
                 double secs = (System.nanoTime() - t) / 1e9;
-                long committedNow = committed(admin, group, tps);
+                long committedNow = BenchReport.committed(admin, group, tps);
                 say(String.format(Locale.ROOT, "backlog batch %d: produced %,d actions in %.1f s (%,.0f/s, job running "
                         + "meanwhile); committed so far %,d, backlog %,d", attempt, n, secs, n / secs, committedNow,
                         produced - committedNow));
@@ -238,7 +238,7 @@ public final class FeatureJobBenchmark implements BenchStack.Benchmark {
                 boolean drained = false;
                 long max = cfg.getLong(TP_MAX_WINDOW_S) * 1_000_000_000L;
                 while (System.nanoTime() - start <= max) {
-                    long c = committed(admin, group, tps);
+                    long c = BenchReport.committed(admin, group, tps);
                     double at = (System.nanoTime() - start) / 1e9;
                     if (c >= produced) {
                         drained = true; // the last sample would include the idle tail: stop before it
@@ -268,7 +268,7 @@ public final class FeatureJobBenchmark implements BenchStack.Benchmark {
         if (window == null) {
             throw new IllegalStateException("no throughput window of " + cfg.getLong(TP_WINDOW_S) + " s");
         }
-        double[] fit = slope(window);
+        double[] fit = BenchReport.slope(window);
         double length = window.get(window.size() - 1)[0] - window.get(0)[0];
         double simple = (window.get(window.size() - 1)[1] - window.get(0)[1]) / length;
         Map<String, Object> r = new LinkedHashMap<>();
@@ -308,34 +308,10 @@ public final class FeatureJobBenchmark implements BenchStack.Benchmark {
         return sent;
     }
 
-    private static long committed(Admin admin, String group, List<TopicPartition> tps) throws Exception {
-        var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-        long sum = 0;
-        for (TopicPartition tp : tps) {
-            var o = offsets.get(tp);
-            sum += o == null ? 0 : o.offset();
-        }
-        return sum;
-    }
-
     private static long endOffsets(Admin admin, List<TopicPartition> tps) throws Exception {
         Map<TopicPartition, OffsetSpec> req = new HashMap<>();
         tps.forEach(tp -> req.put(tp, OffsetSpec.latest()));
         return admin.listOffsets(req).all().get(30, TimeUnit.SECONDS).values().stream().mapToLong(i -> i.offset()).sum();
-    }
-
-    /** Least-squares slope and R² of (t, value). */
-    static double[] slope(List<double[]> pts) {
-        double n = pts.size(), sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
-        for (double[] p : pts) {
-            sx += p[0];
-            sy += p[1];
-            sxx += p[0] * p[0];
-            sxy += p[0] * p[1];
-            syy += p[1] * p[1];
-        }
-        double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
-        return new double[] {cov / vx, vy == 0 ? 1 : cov * cov / (vx * vy)};
     }
 
     private static List<Long> per10s(List<double[]> window) {
@@ -411,7 +387,7 @@ public final class FeatureJobBenchmark implements BenchStack.Benchmark {
                 }
                 try {
                     long end = endOffsets(admin, tps);
-                    long c = committed(admin, group, tps);
+                    long c = BenchReport.committed(admin, group, tps);
                     lag.add(new long[] {(System.nanoTime() - startF) / 1_000_000, end - c});
                 } catch (Exception e) {
                     // skip one sample

@@ -22,19 +22,21 @@ import dev.streamrec.avro.SeenSet;
  * newest impression is a period old, so an item counts as seen for at least the period and at most a layer span
  * longer.
  *
- * <p>False positives: each layer is sized for {@code falsePositiveRate / maxLayers} at its capacity and takes no
- * more than that, and at most {@code maxLayers} are live (one more drops the oldest, as the item cap does), so the
- * OR of the live layers stays within {@code falsePositiveRate}; two items colliding on their 32-bit hash add about
- * {@code size / 2^32}. There are no false negatives within the period.
+ * <p>False positives: at most {@code maxLayers} layers are live (one more drops the oldest, as the item cap does),
+ * and a new layer is sized, at its capacity, for what the live layers leave of {@code falsePositiveRate} (each
+ * counted at its actual rate, from its bits) divided by the layers still to come; a layer takes no more items than
+ * its capacity. So the live layers' rates add up to at most {@code falsePositiveRate}, which bounds the OR of them;
+ * two items colliding on their 32-bit hash add about {@code size / 2^32}. There are no false negatives within the
+ * period.
  *
- * <p>Layer capacity adapts to the user: the first is {@code firstLayerCapacity}; after a layer that filled up, the
- * next has four times its capacity (a burst opens few layers); after one that closed by time, the next fits its
- * count with a quarter to spare; none exceeds half the item cap. A user who opens more than {@code maxLayers} layers
+ * <p>Layer capacity adapts to the user's rate: the first is {@code firstLayerCapacity}; each next one is what the
+ * previous layer's rate projects for a whole span, with an eighth to spare (a layer that filled up early at least
+ * doubles); none exceeds half the item cap. A user who opens more than {@code maxLayers} layers
  * within a period (a rate many times their earlier one, again and again) has the oldest forgotten, as the cap does.
  */
 final class CompactSeenSet extends SeenTracker {
     private static final int HOT_ENTRY_BYTES = 12;
-    private static final int MIN_LAYER_CAPACITY = 8;
+    private static final int MIN_LAYER_CAPACITY = 32;
 
     private int[] hotItem;
     private int[] hotSeconds;
@@ -151,21 +153,46 @@ final class CompactSeenSet extends SeenTracker {
     }
 
     private Layer openLayer(Layer previous, long seenAt) {
-        int capacity;
-        if (previous == null) {
-            capacity = policy.firstLayerCapacity();
-        } else if (previous.count >= previous.capacity) {
-            // Filled before its span ended: grow fast, so a burst opens few layers.
-            capacity = (int) Math.min((long) previous.capacity * 4, largestCapacity());
-        } else {
-            capacity = Math.max(MIN_LAYER_CAPACITY, roundUp(previous.count + previous.count / 4, MIN_LAYER_CAPACITY));
-        }
-        Layer layer = new Layer(seenAt, Math.min(capacity, largestCapacity()), policy.layerFalsePositiveRate());
-        layers.add(layer);
-        if (layers.size() > policy.maxLayers()) {
+        int capacity = previous == null ? policy.firstLayerCapacity() : nextCapacity(previous);
+        while (layers.size() >= policy.maxLayers()) {
             forgotten += layers.remove(0).count;
         }
+        double rate = layerBudget();
+        while (rate < policy.layerFalsePositiveRate() / 4 && !layers.isEmpty()) {
+            forgotten += layers.remove(0).count; // the older layers use up the budget: the oldest goes, as the cap does
+            rate = layerBudget();
+        }
+        Layer layer = new Layer(seenAt, Math.min(capacity, largestCapacity()), rate);
+        layers.add(layer);
         return layer;
+    }
+
+    /**
+     * The false-positive rate a new layer is sized for: what the live layers leave of the set's bound (each at its
+     * actual rate, from its bits: a layer that closed before it filled up uses less than it was given), shared
+     * among the layers still to come. The live layers' rates then never add up to more than the bound.
+     */
+    private double layerBudget() {
+        double used = 0;
+        for (Layer layer : layers) {
+            used += layer.filter().expectedFpp();
+        }
+        return Math.max(0, policy.falsePositiveRate() - used) / (policy.maxLayers() - layers.size());
+    }
+
+    /**
+     * The capacity of the layer after {@code previous}: what the user's rate in it projects for a whole span, with
+     * an eighth to spare (a layer sized for more than it gets wastes bits; one sized for less closes early and
+     * opens another). A layer that filled up before its span ended projects from the time it took, and at least
+     * doubles.
+     */
+    private int nextCapacity(Layer previous) {
+        long span = policy.layerSpanMs();
+        long elapsed = Math.max(previous.lastSeen - previous.firstSeen, 60_000);
+        double projected = previous.count >= previous.capacity && elapsed < span
+                ? Math.max(2.0 * previous.count, (double) previous.count * span / elapsed)
+                : previous.count;
+        return roundUp((int) Math.min(Integer.MAX_VALUE / 2, projected * 9 / 8), MIN_LAYER_CAPACITY);
     }
 
     /** At most half the cap, so the cap forgets a layer at a time and keeps the newer half. */

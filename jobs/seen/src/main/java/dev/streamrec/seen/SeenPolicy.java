@@ -54,11 +54,12 @@ public record SeenPolicy(
     }
 
     /**
-     * The defaults: 7 days, 2,000 items, compact with 16 hot items, one layer per day and at most 10 live (the 8 a
-     * period spans plus two for bursts), at most 1% false positives.
+     * The defaults: 7 days, 2,000 items, compact with 8 hot items, one Bloom layer per 3 days and at most 4 live (the
+     * period spans 3 to 4), at most 1% false positives. Chosen by measurement (docs/benchmarks.md, dedup-job): daily
+     * layers cost 1.5x the bytes at 500 items a week, as each layer's share of the bound shrinks with their number.
      */
     public static SeenPolicy defaults() {
-        return new SeenPolicy(Representation.COMPACT, 7 * DAY_MS, 2000, 16, DAY_MS, 64, 10, 0.01);
+        return new SeenPolicy(Representation.COMPACT, 7 * DAY_MS, 2000, 8, 3 * DAY_MS, 64, 4, 0.01);
     }
 
     public SeenPolicy withRepresentation(Representation r) {
@@ -69,7 +70,7 @@ public record SeenPolicy(
         return new SeenPolicy(representation, period, maxItems, hotItems, layerSpan, firstLayerCapacity, maxLayers, falsePositiveRate);
     }
 
-    /** The false-positive rate each Bloom layer is sized for at its capacity. */
+    /** The least false-positive rate a Bloom layer is sized for at its capacity (when every layer uses its share). */
     public double layerFalsePositiveRate() {
         return falsePositiveRate / maxLayers;
     }

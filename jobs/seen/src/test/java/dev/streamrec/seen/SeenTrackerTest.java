@@ -80,7 +80,8 @@ class SeenTrackerTest {
             seen.record("old-" + i, "imp-old-" + i, T0 + i * 1000L);
         }
         for (int i = 0; i < 40; i++) {
-            seen.record("new-" + i, "imp-new-" + i, T0 + 3 * DAY + i * 1000L);
+            // More than a layer span later: in a layer of their own (items may stay seen up to a span past the period).
+            seen.record("new-" + i, "imp-new-" + i, T0 + policy.layerSpanMs() + DAY + i * 1000L);
         }
         seen = roundTrip(seen, policy);
         long now = T0 + 7 * DAY + DAY + 1;
@@ -92,7 +93,7 @@ class SeenTrackerTest {
             assertThat(seen.isSeen("old-" + i, now)).isFalse();
         }
         assertThat(seen.size()).isEqualTo(40);
-        seen.expire(T0 + 11 * DAY);
+        seen.expire(T0 + policy.layerSpanMs() + 9 * DAY);
         assertThat(seen.isEmpty()).isTrue();
         assertThat(seen.nextExpiry()).isEqualTo(Long.MAX_VALUE);
     }

@@ -10,6 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * What every benchmark shares: the machine description, percentiles, the JSON of raw figures
@@ -172,4 +176,30 @@ public final class BenchReport {
         }
         return sb.append('"').toString();
     }
+
+    /** The sum of a consumer group's committed offsets over {@code tps} (0 where none). */
+    public static long committed(Admin admin, String group, List<TopicPartition> tps) throws Exception {
+        var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        long sum = 0;
+        for (TopicPartition tp : tps) {
+            var o = offsets.get(tp);
+            sum += o == null ? 0 : o.offset();
+        }
+        return sum;
+    }
+
+    /** Least-squares slope and R² of (t, value). */
+    public static double[] slope(List<double[]> pts) {
+        double n = pts.size(), sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+        for (double[] p : pts) {
+            sx += p[0];
+            sy += p[1];
+            sxx += p[0] * p[0];
+            sxy += p[0] * p[1];
+            syy += p[1] * p[1];
+        }
+        double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+        return new double[] {cov / vx, vy == 0 ? 1 : cov * cov / (vx * vy)};
+    }
+
 }
