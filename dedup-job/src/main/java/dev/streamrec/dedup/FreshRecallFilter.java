@@ -68,6 +68,8 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
     public static final OutputTag<RecallRefill> REFILLS = new OutputTag<>("recall-refills", TypeInformation.of(RecallRefill.class));
     /** Event-time cleanup timers are rounded up to this: users whose sets expire within it share a firing. */
     static final long CLEANUP_GRANULARITY_MS = 60_000;
+    /** The false-positive gauge is the estimate of 1 in this many seen sets written. */
+    private static final int FALSE_POSITIVE_SAMPLE_EVERY = 64;
     /**
      * The refill draft's exclusions: a candidate of the current recall that was unseen when the result came has
      * this as its time; it is named in a refill only once it left the fresh recall.
@@ -99,6 +101,7 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
     private transient Histogram filteredCandidates;
     private transient Histogram seenSetSize;
     private transient double estimatedFalsePositiveRate;
+    private transient long setsWritten;
 
     public FreshRecallFilter(DedupSettings settings) {
         super(settings.batchDelayMs(), settings.batchMaxImpressions());
@@ -260,7 +263,10 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
     private void storeSeen(SeenTracker tracker) throws Exception {
         forgotten.inc(tracker.forgotten());
         seenSetSize.update(tracker.size());
-        estimatedFalsePositiveRate = tracker.falsePositiveRate();
+        // The estimate decodes every Bloom layer of the set: sampled, not computed on every write.
+        if (++setsWritten % FALSE_POSITIVE_SAMPLE_EVERY == 0) {
+            estimatedFalsePositiveRate = tracker.falsePositiveRate();
+        }
         seen.update(tracker.toRecord());
     }
 
