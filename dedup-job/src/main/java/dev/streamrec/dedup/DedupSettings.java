@@ -32,10 +32,4 @@ public record DedupSettings(SeenPolicy seen, int minFresh, long refillTimeoutMs,
                 config.getLong(DedupOptions.REFILL_TIMEOUT_MS), config.getLong(DedupOptions.BATCH_MAX_DELAY_MS),
                 config.getInt(DedupOptions.BATCH_MAX_IMPRESSIONS), config.getLong(DedupOptions.USER_TTL_MS));
     }
-
-    /** The same settings with the other seen-set representation (tests and benchmarks run both). */
-    public DedupSettings with(SeenPolicy.Representation representation) {
-        return new DedupSettings(seen.withRepresentation(representation), minFresh, refillTimeoutMs, batchDelayMs,
-                batchMaxImpressions, userTtlMs);
-    }
 }

@@ -155,6 +155,7 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
         long now = inputWatermark();
         long period = settings.seen().periodMs();
         SeenTracker tracker = null;
+        long expiryBefore = Long.MIN_VALUE;
         Set<String> shown = new HashSet<>();
         for (Impression impression : impressions) {
             long eventTime = impression.getEventTime();
@@ -166,7 +167,9 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
                 late.inc();
             }
             if (tracker == null) {
-                tracker = SeenTracker.of(seen.value(), settings.seen());
+                SeenSet stored = seen.value();
+                tracker = SeenTracker.of(stored, settings.seen());
+                expiryBefore = stored == null ? Long.MIN_VALUE : tracker.nextExpiry();
             }
             if (tracker.record(impression.getItemId(), impression.getImpressionId(), eventTime) == SeenTracker.Outcome.DUPLICATE) {
                 duplicates.inc();
@@ -185,12 +188,16 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
             output.collect(reuse.replace(shrunk));
             if (shrunk.getCandidates().size() < settings.minFresh()) {
                 RecallRefill draft = refill.value();
-                if (draft != null) {
-                    maybeRefill(draft, shrunk, tracker);
+                if (draft != null && requestRefill(draft, shrunk, tracker)) {
+                    refill.update(draft);
                 }
             }
         }
-        scheduleCleanup(tracker, stored);
+        // A stored set whose first expiry did not move already has its timer (the fresh recall's end did not move
+        // either); a new set, or one a late impression gave an earlier expiry, needs one.
+        if (tracker.nextExpiry() != expiryBefore) {
+            scheduleCleanup(tracker, stored);
+        }
     }
 
     @Override
@@ -207,20 +214,19 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
         fresh.update(filtered.fresh());
         output.collect(reuse.replace(filtered.fresh()));
 
-        RecallRefill previous = refill.value();
         boolean enough = filtered.fresh().getCandidates().size() >= settings.minFresh();
-        long stillInFlight = !enough && previous != null && inFlight(previous) ? previous.getRequestedAt() : 0;
+        // A refill in flight stays in flight while the results are still short; a result with enough ends it.
+        RecallRefill previous = enough ? null : refill.value();
         List<SeenExclusion> candidates = new ArrayList<>(filtered.seen());
         for (Candidate c : filtered.fresh().getCandidates()) {
             candidates.add(new SeenExclusion(c.getItemId(), NOT_SEEN_YET));
         }
         RecallRefill draft = new RecallRefill(recall.getUserId(), candidates, filtered.fresh().getCandidates().size(),
-                settings.minFresh(), stillInFlight, recall.getSourceEventTime());
-        if (!enough && stillInFlight == 0) {
-            maybeRefill(draft, filtered.fresh(), tracker);
-        } else {
-            refill.update(draft);
+                settings.minFresh(), previous == null ? 0 : previous.getRequestedAt(), recall.getSourceEventTime());
+        if (!enough) {
+            requestRefill(draft, filtered.fresh(), tracker);
         }
+        refill.update(draft);
         scheduleCleanup(tracker, filtered.fresh());
     }
 
@@ -230,12 +236,13 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
     }
 
     /**
-     * Asks for a refill when none is in flight: it names the current recall's candidates that are seen now (those
-     * seen when the result came and those shown since), each with the time it may come back.
+     * Asks for a refill unless one is in flight: it names the current recall's candidates that are seen now (those
+     * seen when the result came and those shown since), each with the time it may come back. Returns whether it
+     * asked (then {@code draft} holds the time it did; the caller stores it).
      */
-    private void maybeRefill(RecallRefill draft, RecallResult current, SeenTracker tracker) throws Exception {
+    private boolean requestRefill(RecallRefill draft, RecallResult current, SeenTracker tracker) {
         if (inFlight(draft)) {
-            return;
+            return false;
         }
         Set<String> unseen = new HashSet<>();
         for (Candidate c : current.getCandidates()) {
@@ -250,14 +257,14 @@ public class FreshRecallFilter extends MicroBatchOperator<RecallResult>
             }
         }
         if (excluded.isEmpty()) {
-            return; // nothing to leave out: a recompute would give the same result
+            return false; // nothing to leave out: a recompute would give the same result
         }
         long now = getProcessingTimeService().getCurrentProcessingTime();
         output.collect(REFILLS, new StreamRecord<>(new RecallRefill(current.getUserId(), excluded,
                 current.getCandidates().size(), settings.minFresh(), now, current.getSourceEventTime())));
         refillsRequested.inc();
         draft.setRequestedAt(now);
-        refill.update(draft);
+        return true;
     }
 
     private void storeSeen(SeenTracker tracker) throws Exception {

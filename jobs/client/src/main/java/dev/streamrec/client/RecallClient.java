@@ -103,13 +103,13 @@ public final class RecallClient implements AutoCloseable {
 
     /**
      * The call a feed server makes: the user's recall without what they have been shown, with its freshness. Reads
-     * dedup-job's {@code fresh-recall} and index-job's {@code recall}; when the fresh result is at least as new as the
+     * dedup-job's {@code fresh-recall} and the recall {@link #recall(String)} reads (index-job's by default); when the fresh result is at least as new as the
      * latest recall it is the answer; when it is missing or older (dedup-job behind or not running), the latest
      * recall filtered by the user's {@code seen} set is (an unreachable seen set then filters nothing: the source
      * says so only through the lookups). Each lookup has the client's timeout.
      */
     public FeedRecall feedRecall(String userId) {
-        return FeedRecall.of(freshRecall(userId), recall(QueryTarget.recall(), userId), () -> seen(userId));
+        return FeedRecall.of(freshRecall(userId), recall(userId), () -> seen(userId));
     }
 
     /** The user's seen set (dedup-job's {@code seen}); read it with {@link SeenTracker#read}, or ask {@link #seen(String, String)}. */
@@ -129,10 +129,6 @@ public final class RecallClient implements AutoCloseable {
         }
         SeenTracker tracker = SeenTracker.read(lookup.value());
         return new SeenAnswer(lookup, itemId, tracker.seenUntil(itemId), tracker.size(), tracker.falsePositiveRate());
-    }
-
-    private Lookup<RecallResult> recall(QueryTarget<RecallResult> target, String userId) {
-        return lookup(target, userId, timeout);
     }
 
     /** The user's trigger features (feature-job's {@code user-features}), default timeout. */

@@ -277,11 +277,6 @@ final class CompactSeenSet extends SeenTracker {
         return newestSeen;
     }
 
-    /** Live Bloom layers (for tests and metrics). */
-    int layerCount() {
-        return layers.size();
-    }
-
     @Override
     public SeenSet toRecord() {
         ByteBuffer hot = ByteBuffer.allocate(hotCount * HOT_ENTRY_BYTES);
