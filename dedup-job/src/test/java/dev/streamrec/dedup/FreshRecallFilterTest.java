@@ -255,7 +255,9 @@ class FreshRecallFilterTest {
         }
         SeenTracker seen = storedSeen("u1");
         assertThat(seen.size()).isLessThanOrEqualTo(200);
-        harness.processElement2(recall("u1", T0 + 1_000_000, 850, 1000), T0);
+        // The cap forgets a layer at a time, at most half the cap: at least the newest half is kept.
+        int newestKept = (200 - settings.seen().hotItems()) / 2;
+        harness.processElement2(recall("u1", T0 + 1_000_000, 1000 - newestKept, 1000), T0);
         assertThat(out().get(0).getCandidates()).isEmpty();
         harness.processElement2(recall("u1", T0 + 1_000_000, 0, 10), T0);
         assertThat(ids(out().get(1))).contains("i0", "i1", "i2");

@@ -34,7 +34,8 @@ public final class QueryableStates {
 
     /** Descriptor of dedup-job's queryable {@code seen} state: a user's seen set (read it with {@code dev.streamrec.seen.SeenSets}). */
     public static ValueStateDescriptor<SeenSet> seen() {
-        ValueStateDescriptor<SeenSet> d = new ValueStateDescriptor<>("seen", TypeInformation.of(SeenSet.class));
+        // Avro's varint encoding: a seen set is mostly small numbers around its Bloom bits (CompactAvroSerializer).
+        ValueStateDescriptor<SeenSet> d = new ValueStateDescriptor<>("seen", new CompactAvroSerializer<>(SeenSet.class));
         d.setQueryable(SEEN);
         return d;
     }

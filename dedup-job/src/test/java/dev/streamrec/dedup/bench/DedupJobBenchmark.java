@@ -67,8 +67,8 @@ public final class DedupJobBenchmark implements BenchStack.Benchmark {
     static final Option SLOTS = Option.of("slots", 4, "Task slots of the MiniCluster.");
     static final Option MANAGED_MEMORY = Option.of("managed.memory", "512m", "Managed memory (RocksDB) of the MiniCluster.");
     static final Option REPRESENTATIONS = Option.of("representations", "compact,exact", "Seen-set representations, in run order; the first is the default being measured.");
-    static final Option TP_USERS = Option.of("throughput.users", 20000, "Throughput: users (each with a 200-candidate recall).");
-    static final Option TP_IMPRESSIONS = Option.of("throughput.impressions", 3000000, "Throughput: impressions in the backlog.");
+    static final Option TP_USERS = Option.of("throughput.users", 33000, "Throughput: users (each with a 200-candidate recall).");
+    static final Option TP_IMPRESSIONS = Option.of("throughput.impressions", 5000000, "Throughput: impressions in the backlog.");
     static final Option TP_SETTLE_S = Option.of("throughput.settle.s", 5, "Throughput: seconds after the backlog is loaded before the window starts.");
     static final Option TP_WINDOW_S = Option.of("throughput.window.s", 60, "Throughput: minimum window.");
     static final Option TP_MAX_WINDOW_S = Option.of("throughput.max-window.s", 75, "Throughput: the window ends after this long.");

@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.DoubleSupplier;
 
 import com.google.common.hash.BloomFilter;
 import com.google.common.hash.Funnels;
@@ -16,27 +18,29 @@ import dev.streamrec.avro.SeenSet;
 
 /**
  * The compact seen set: the latest {@code hotItems} impressions exactly (12 bytes each: item hash, seconds after a
- * base time, impression hash; they catch client retries and answer with exact times), older ones in Bloom filter
- * layers (Guava's {@link BloomFilter} over the item's 32-bit hash), each taking impressions for at most
- * {@code layerSpanMs} of event time. A lookup is the OR of the hot tier and the live layers; a layer leaves when its
- * newest impression is a period old, so an item counts as seen for at least the period and at most a layer span
- * longer.
+ * base time, impression hash; they catch client retries and answer with exact times), older ones in layers, each
+ * taking impressions for at most {@code layerSpanMs} of event time. A layer is the list of its items' 32-bit hashes
+ * while they are few (exact, 4 bytes each) and a Bloom filter (Guava's {@link BloomFilter} over the hash) once that
+ * is smaller. A lookup is the OR of the hot tier and the live layers; a layer leaves when its newest impression is
+ * a period old, so an item counts as seen for at least the period and at most a layer span longer.
  *
- * <p>False positives: at most {@code maxLayers} layers are live (one more drops the oldest, as the item cap does),
- * and a new layer is sized, at its capacity, for what the live layers leave of {@code falsePositiveRate} (each
- * counted at its actual rate, from its bits) divided by the layers still to come; a layer takes no more items than
- * its capacity. So the live layers' rates add up to at most {@code falsePositiveRate}, which bounds the OR of them;
- * two items colliding on their 32-bit hash add about {@code size / 2^32}. There are no false negatives within the
- * period.
+ * <p>False positives: a layer's Bloom filter is sized, at its capacity, when its list becomes one: for what the older
+ * live layers leave of {@code falsePositiveRate} (each counted at its actual rate, from its bits) divided by the
+ * layers still to come of {@code maxLayers}; a layer takes no more items than its capacity. So the live layers'
+ * rates add up to at most {@code falsePositiveRate}, which bounds the OR of them; two items colliding on their 32-bit
+ * hash add about {@code size / 2^32}. There are no false negatives within the period (the item cap aside).
  *
  * <p>Layer capacity adapts to the user's rate: the first is {@code firstLayerCapacity}; each next one is what the
- * previous layer's rate projects for a whole span, with an eighth to spare (a layer that filled up early at least
- * doubles); none exceeds half the item cap. A user who opens more than {@code maxLayers} layers
- * within a period (a rate many times their earlier one, again and again) has the oldest forgotten, as the cap does.
+ * previous layer's rate projects for a whole span, with a sixteenth to spare (a layer that filled up early at least
+ * doubles); none exceeds half the item cap. A user whose rate rose opens layers early: each gets what is left of the
+ * bound, and when that is less than a quarter of a share, the oldest are forgotten, as the cap does.
  */
 final class CompactSeenSet extends SeenTracker {
     private static final int HOT_ENTRY_BYTES = 12;
     private static final int MIN_LAYER_CAPACITY = 32;
+    /** Capacities are rounded up to this (a Bloom filter's bits come in 64-bit words: about 8 items' worth). */
+    private static final int CAPACITY_STEP = 8;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
     private int[] hotItem;
     private int[] hotSeconds;
@@ -66,7 +70,7 @@ final class CompactSeenSet extends SeenTracker {
         hotBase = record.getHotBase();
         layers = new ArrayList<>(record.getLayers().size() + 1);
         for (BloomLayer layer : record.getLayers()) {
-            layers.add(new Layer(layer));
+            layers.add(new Layer(layer, listLimit(layer.getCapacity())));
         }
         newestSeen = record.getNewestSeen();
         // A policy with fewer hot items than the stored set: the surplus moves into the layers.
@@ -149,40 +153,65 @@ final class CompactSeenSet extends SeenTracker {
         if (open == null || open.count >= open.capacity || seenAt >= open.firstSeen + policy.layerSpanMs()) {
             open = openLayer(open, seenAt);
         }
-        open.add(item, seenAt);
+        open.add(item, seenAt, this::newestLayerBudget);
     }
 
     private Layer openLayer(Layer previous, long seenAt) {
         int capacity = previous == null ? policy.firstLayerCapacity() : nextCapacity(previous);
-        while (layers.size() >= policy.maxLayers()) {
+        while (layers.size() >= maxLiveLayers()) {
             forgotten += layers.remove(0).count;
         }
-        double rate = layerBudget();
-        while (rate < policy.layerFalsePositiveRate() / 4 && !layers.isEmpty()) {
-            forgotten += layers.remove(0).count; // the older layers use up the budget: the oldest goes, as the cap does
-            rate = layerBudget();
-        }
-        Layer layer = new Layer(seenAt, Math.min(capacity, largestCapacity()), rate);
+        int sized = Math.min(capacity, largestCapacity());
+        Layer layer = new Layer(seenAt, sized, listLimit(sized));
         layers.add(layer);
         return layer;
     }
 
     /**
-     * The false-positive rate a new layer is sized for: what the live layers leave of the set's bound (each at its
-     * actual rate, from its bits: a layer that closed before it filled up uses less than it was given), shared
-     * among the layers still to come. The live layers' rates then never add up to more than the bound.
+     * The most hashes a layer of {@code capacity} keeps as a list: 4 bytes each, it stays a list while that is no
+     * larger than a Bloom filter for the capacity at the layers' least share of the bound.
      */
-    private double layerBudget() {
-        double used = 0;
-        for (Layer layer : layers) {
-            used += layer.filter().expectedFpp();
+    private int listLimit(int capacity) {
+        double bits = -capacity * Math.log(policy.layerFalsePositiveRate()) / (Math.log(2) * Math.log(2));
+        return (int) (Math.ceil(bits / 64) * 8 / 4);
+    }
+
+    /**
+     * The false-positive rate the newest layer's Bloom filter is sized for when its list becomes one: what the older
+     * live layers leave of the set's bound (each at its actual rate, from its bits: a layer that closed before it
+     * filled up uses less than it was given), shared among the layers still to come. The live layers' rates then
+     * never add up to more than the bound. When the older layers leave less than a quarter of a layer's share, the
+     * oldest go (forgotten, as the cap does).
+     */
+    private double newestLayerBudget() {
+        double rate = budgetAfter(layers.size() - 1);
+        while (rate < policy.layerFalsePositiveRate() / 4 && layers.size() > 1) {
+            forgotten += layers.remove(0).count;
+            rate = budgetAfter(layers.size() - 1);
         }
-        return Math.max(0, policy.falsePositiveRate() - used) / (policy.maxLayers() - layers.size());
+        return rate;
+    }
+
+    private double budgetAfter(int older) {
+        double used = 0;
+        for (int i = 0; i < older; i++) {
+            used += layers.get(i).falsePositiveRate();
+        }
+        return Math.max(0, policy.falsePositiveRate() - used) / Math.max(1, policy.maxLayers() - older);
+    }
+
+    /**
+     * The most layers kept: the bound is planned for {@code maxLayers} (what the period and span need at a steady
+     * rate); a user whose rate rose closes layers early and may have more, each sized for what is left of the bound,
+     * until that is less than a quarter of a share (then the oldest go). This caps their headers.
+     */
+    private int maxLiveLayers() {
+        return 4 * policy.maxLayers();
     }
 
     /**
      * The capacity of the layer after {@code previous}: what the user's rate in it projects for a whole span, with
-     * an eighth to spare (a layer sized for more than it gets wastes bits; one sized for less closes early and
+     * a sixteenth to spare (a layer sized for more than it gets wastes bits; one sized for less closes early and
      * opens another). A layer that filled up before its span ended projects from the time it took, and at least
      * doubles.
      */
@@ -192,7 +221,7 @@ final class CompactSeenSet extends SeenTracker {
         double projected = previous.count >= previous.capacity && elapsed < span
                 ? Math.max(2.0 * previous.count, (double) previous.count * span / elapsed)
                 : previous.count;
-        return roundUp((int) Math.min(Integer.MAX_VALUE / 2, projected * 9 / 8), MIN_LAYER_CAPACITY);
+        return roundUp((int) Math.min(Integer.MAX_VALUE / 2, projected * 17 / 16), CAPACITY_STEP);
     }
 
     /** At most half the cap, so the cap forgets a layer at a time and keeps the newer half. */
@@ -267,7 +296,7 @@ final class CompactSeenSet extends SeenTracker {
     public double falsePositiveRate() {
         double none = 1;
         for (Layer layer : layers) {
-            none *= 1 - layer.filter().expectedFpp();
+            none *= 1 - layer.falsePositiveRate();
         }
         return 1 - none + (double) size() / (1L << 32);
     }
@@ -298,33 +327,53 @@ final class CompactSeenSet extends SeenTracker {
                 .build();
     }
 
-    /** One Bloom layer; its filter is decoded on first use and encoded again only if it changed. */
+    /**
+     * One layer: the ascending 32-bit hashes of its items while they are few (exact, 4 bytes each), a Bloom filter
+     * once that is smaller ({@code listLimit}). The filter is decoded on first use and encoded again only if it
+     * changed.
+     */
     private static final class Layer {
         long firstSeen;
         long lastSeen;
         int count;
         final int capacity;
+        private final int listLimit;
+        /** List form: the items' hashes, ascending, {@code count} of them; null once the layer is a Bloom filter. */
+        private int[] hashes;
+        private ByteBuffer encodedHashes;
         private ByteBuffer bits;
         private BloomFilter<Integer> filter;
         private boolean changed;
 
-        Layer(long seenAt, int capacity, double falsePositiveRate) {
+        Layer(long seenAt, int capacity, int listLimit) {
             this.firstSeen = seenAt;
             this.lastSeen = seenAt;
             this.capacity = capacity;
-            this.filter = BloomFilter.create(Funnels.integerFunnel(), capacity, falsePositiveRate);
+            this.listLimit = listLimit;
+            this.hashes = new int[Math.min(listLimit, 16)];
             this.changed = true;
         }
 
-        Layer(BloomLayer record) {
+        Layer(BloomLayer record, int listLimit) {
             firstSeen = record.getFirstSeen();
             lastSeen = record.getLastSeen();
             count = record.getCount();
             capacity = record.getCapacity();
-            bits = record.getBits();
+            this.listLimit = listLimit;
+            if (record.getBits().hasRemaining()) {
+                bits = record.getBits();
+            } else {
+                encodedHashes = record.getHashes();
+                ByteBuffer list = encodedHashes.duplicate();
+                hashes = new int[list.remaining() / 4];
+                for (int i = 0; i < hashes.length; i++) {
+                    hashes[i] = list.getInt();
+                }
+                count = hashes.length;
+            }
         }
 
-        BloomFilter<Integer> filter() {
+        private BloomFilter<Integer> filter() {
             if (filter == null) {
                 try {
                     filter = BloomFilter.readFrom(new ByteArrayInputStream(
@@ -336,21 +385,64 @@ final class CompactSeenSet extends SeenTracker {
             return filter;
         }
 
-        boolean mightContain(int item) {
-            return filter().mightContain(item);
+        /** The layer's own false-positive rate (a list has none: its hash collisions count for the whole set). */
+        double falsePositiveRate() {
+            return hashes != null ? 0 : filter().expectedFpp();
         }
 
-        void add(int item, long seenAt) {
+        boolean mightContain(int item) {
+            return hashes != null ? Arrays.binarySearch(hashes, 0, count, item) >= 0 : filter().mightContain(item);
+        }
+
+        /** Adds an item; a list that would pass its limit becomes a Bloom filter sized at {@code budget}'s rate. */
+        void add(int item, long seenAt, DoubleSupplier budget) {
             firstSeen = Math.min(firstSeen, seenAt);
             lastSeen = Math.max(lastSeen, seenAt);
-            // An item already in this layer only moves its times: it does not use capacity again.
+            changed = true;
+            if (hashes != null) {
+                int at = Arrays.binarySearch(hashes, 0, count, item);
+                if (at >= 0) {
+                    return; // already in this layer: only its times move, it does not use capacity again
+                }
+                if (count < listLimit) {
+                    if (count == hashes.length) {
+                        hashes = Arrays.copyOf(hashes, Math.min(Math.max(2 * count, 16), listLimit));
+                    }
+                    int insert = -at - 1;
+                    System.arraycopy(hashes, insert, hashes, insert + 1, count - insert);
+                    hashes[insert] = item;
+                    count++;
+                    return;
+                }
+                toFilter(budget.getAsDouble());
+            }
             if (filter().put(item)) {
                 count++;
             }
-            changed = true;
+        }
+
+        private void toFilter(double rate) {
+            filter = BloomFilter.create(Funnels.integerFunnel(), capacity, rate);
+            for (int i = 0; i < count; i++) {
+                filter.put(hashes[i]);
+            }
+            hashes = null;
+            encodedHashes = null;
         }
 
         BloomLayer toRecord() {
+            if (hashes != null) {
+                if (changed || encodedHashes == null) {
+                    ByteBuffer list = ByteBuffer.allocate(count * 4);
+                    for (int i = 0; i < count; i++) {
+                        list.putInt(hashes[i]);
+                    }
+                    list.flip();
+                    encodedHashes = list;
+                    changed = false;
+                }
+                return new BloomLayer(firstSeen, lastSeen, count, capacity, EMPTY, encodedHashes);
+            }
             if (changed || bits == null) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream(16 + capacity * 2);
                 try {
@@ -361,7 +453,7 @@ final class CompactSeenSet extends SeenTracker {
                 bits = ByteBuffer.wrap(out.toByteArray());
                 changed = false;
             }
-            return new BloomLayer(firstSeen, lastSeen, count, capacity, bits);
+            return new BloomLayer(firstSeen, lastSeen, count, capacity, bits, EMPTY);
         }
     }
 }

@@ -14,10 +14,11 @@ import java.io.Serializable;
  * @param layerSpanMs      compact: a Bloom layer takes impressions for at most this long (event time), then a new
  *                         one opens; an item may count as seen up to this much longer than the period
  * @param firstLayerCapacity compact: the capacity of a user's first layer; later ones adapt to the user's rate
- * @param maxLayers        compact: at most this many live layers (a new one beyond drops the oldest)
- * @param falsePositiveRate compact: the bound on the rate at which an unseen item is taken for seen; each layer is
- *                         sized for {@code falsePositiveRate / maxLayers} at capacity, so the OR of the live layers
- *                         stays within it
+ * @param maxLayers        compact: the live layers the bound is planned for (what the period needs at a steady
+ *                         rate: the period over the span, plus one); a layer gets at least
+ *                         {@code falsePositiveRate / maxLayers} at capacity, more when older ones used less
+ * @param falsePositiveRate compact: the bound on the rate at which an unseen item is taken for seen: the live
+ *                         layers' rates add up to at most this, which bounds their OR
  */
 public record SeenPolicy(
         Representation representation,
@@ -54,12 +55,13 @@ public record SeenPolicy(
     }
 
     /**
-     * The defaults: 7 days, 2,000 items, compact with 8 hot items, one Bloom layer per 3 days and at most 4 live (the
-     * period spans 3 to 4), at most 1% false positives. Chosen by measurement (docs/benchmarks.md, dedup-job): daily
-     * layers cost 1.5x the bytes at 500 items a week, as each layer's share of the bound shrinks with their number.
+     * The defaults: 7 days, 2,000 items, compact with 4 hot items, one layer per 3.5 days planned for 3 live (a layer
+     * lives its span plus the period), a first layer of 256, at most 1% false positives. Chosen by measurement
+     * (docs/architecture.md, dedup-job): each layer's share of the bound shrinks with their number, so daily layers
+     * cost 1.5x the bytes at 500 items a week.
      */
     public static SeenPolicy defaults() {
-        return new SeenPolicy(Representation.COMPACT, 7 * DAY_MS, 2000, 8, 3 * DAY_MS, 64, 4, 0.01);
+        return new SeenPolicy(Representation.COMPACT, 7 * DAY_MS, 2000, 4, 84 * 3600_000L, 256, 3, 0.01);
     }
 
     public SeenPolicy withRepresentation(Representation r) {

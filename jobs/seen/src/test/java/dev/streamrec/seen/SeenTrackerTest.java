@@ -89,9 +89,12 @@ class SeenTrackerTest {
         for (int i = 0; i < 40; i++) {
             assertThat(seen.isSeen("new-" + i, now)).isTrue();
         }
+        // The old layers are gone: an old item is seen only as a false positive of the new ones (none when exact).
+        int oldSeen = 0;
         for (int i = 0; i < 300; i++) {
-            assertThat(seen.isSeen("old-" + i, now)).isFalse();
+            oldSeen += seen.isSeen("old-" + i, now) ? 1 : 0;
         }
+        assertThat(oldSeen).isLessThanOrEqualTo(r == Representation.EXACT ? 0 : 3);
         assertThat(seen.size()).isEqualTo(40);
         seen.expire(T0 + policy.layerSpanMs() + 9 * DAY);
         assertThat(seen.isEmpty()).isTrue();
