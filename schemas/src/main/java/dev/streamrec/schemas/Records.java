@@ -19,6 +19,7 @@ import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.IndexControl;
+import dev.streamrec.avro.JoinState;
 import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TrainingExample;
@@ -32,7 +33,7 @@ public final class Records {
             UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
             RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class,
             ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, IndexCommand.class,
-            IndexControl.class, RecallRefill.class, SeenSet.class);
+            IndexControl.class, RecallRefill.class, SeenSet.class, JoinState.class);
 
     private Records() {}
 

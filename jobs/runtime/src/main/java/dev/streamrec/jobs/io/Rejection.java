@@ -15,6 +15,8 @@ public record Rejection(String code, String detail) implements Serializable {
     public static final String TIME_SKEW = "time-skew";
     public static final String HOLD_EXPIRED = "hold-expired";
     public static final String DIMENSION_CONFLICT = "dimension-conflict";
+    /** Too far behind the event-time watermark to be used (e.g. an action after its impression's allowed lateness). */
+    public static final String LATE_EVENT = "late-event";
 
     public String reason() {
         return code + ": " + detail;
