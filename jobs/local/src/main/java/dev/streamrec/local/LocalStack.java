@@ -49,6 +49,7 @@ import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.ItemEmbedding;
 import dev.streamrec.avro.RecallResult;
 import dev.streamrec.avro.SeenSet;
+import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 import dev.streamrec.client.FeedRecall;
@@ -93,8 +94,16 @@ public final class LocalStack implements AutoCloseable {
     private final String topicPrefix;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong produced = new AtomicLong();
+    /** joiner-job's name (it is found in its jar, not linked): the demo shortens its window. */
+    static final String JOINER_JOB = "joiner-job";
+
     /** Impressions the demo feed produced (pages of fresh recall shown to the featured users). */
     private final AtomicLong shown = new AtomicLong();
+    /** Clicks the demo users made on what they were shown. */
+    private final AtomicLong clicked = new AtomicLong();
+    /** training-examples read, and the positives among them (joiner-job). */
+    private final AtomicLong examples = new AtomicLong();
+    private final AtomicLong positiveExamples = new AtomicLong();
     private static final long FEED_EVERY_MS = 1000;
     /** Feature updates per user, from the user-features topic: the users the status shows (demo data or the user's own). */
     private final Map<String, Long> activity = new ConcurrentHashMap<>();
@@ -228,6 +237,11 @@ public final class LocalStack implements AutoCloseable {
         if (!config.get(LaunchOptions.MOVIELENS).isBlank()) {
             // A replay of 1996-2018 history: event time is decades behind the wall clock, by design.
             defaults.put(CommonOptions.MAX_PAST_SKEW_MS.key(), String.valueOf(Long.MAX_VALUE / 4));
+        }
+        if (jobName.equals(JOINER_JOB)) {
+            // A demo shows examples within minutes: a one-minute join window (production default: one hour).
+            defaults.put("joiner.window.ms", "60000");
+            defaults.put("joiner.allowed-lateness.ms", "300000");
         }
         Map<String, String> owned = Map.of(CommonOptions.BOOTSTRAP_SERVERS.key(), bootstrap,
                 CommonOptions.TOPIC_PREFIX.key(), topicPrefix);
@@ -424,9 +438,14 @@ public final class LocalStack implements AutoCloseable {
                     if (!feed.found()) {
                         continue;
                     }
-                    for (Impression i : pages.page(feed.result(), FeedPages.PAGE_SIZE, System.currentTimeMillis())) {
+                    List<Impression> page = pages.page(feed.result(), FeedPages.PAGE_SIZE, System.currentTimeMillis());
+                    for (Impression i : page) {
                         send(producer, Topic.IMPRESSIONS, i.getUserId(), i);
                         shown.incrementAndGet();
+                    }
+                    for (UserAction click : pages.clicks(page)) {
+                        send(producer, Topic.USER_ACTIONS, click.getUserId(), click);
+                        clicked.incrementAndGet();
                     }
                 }
             }
@@ -469,6 +488,7 @@ public final class LocalStack implements AutoCloseable {
         props.setProperty("group.id", topicPrefix + "local-stack-monitor");
         props.setProperty("auto.offset.reset", "earliest");
         String featuresTopic = config.topic(Topic.USER_FEATURES);
+        String examplesTopic = config.topic(Topic.TRAINING_EXAMPLES);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(Stream.of(Topic.USER_FEATURES, Topic.DEAD_LETTERS, Topic.RECALL, Topic.FRESH_RECALL,
                     Topic.RECALL_REFILLS, Topic.TRAINING_EXAMPLES).map(config::topic).collect(Collectors.toList()));
@@ -479,6 +499,12 @@ public final class LocalStack implements AutoCloseable {
                     counts.merge(r.topic(), 1L, Long::sum);
                     if (r.topic().equals(featuresTopic) && r.key() != null) {
                         activity.merge(new String(r.key(), StandardCharsets.UTF_8), 1L, Long::sum);
+                    }
+                    if (r.topic().equals(examplesTopic) && r.value() != null) {
+                        examples.incrementAndGet();
+                        if (KafkaTestIO.decode(TrainingExample.class, r.value()).getLabel() == 1) {
+                            positiveExamples.incrementAndGet();
+                        }
                     }
                 }
                 if (System.nanoTime() >= nextPrint) {
@@ -503,12 +529,16 @@ public final class LocalStack implements AutoCloseable {
         if (producerThread != null) {
             sb.append(String.format(" | produced: %,d", produced.get()));
             if (shown.get() > 0) {
-                sb.append(String.format(" (+%,d feed impressions)", shown.get()));
+                sb.append(String.format(" (+%,d feed impressions, %,d clicks on them)", shown.get(), clicked.get()));
             }
         }
         sb.append(" | out: ").append(counts.isEmpty() ? "none yet" : counts.entrySet().stream()
                 .map(e -> e.getKey() + "=" + String.format("%,d", e.getValue())).collect(Collectors.joining(", ")));
         say(sb.toString());
+        if (examples.get() > 0) {
+            say(String.format("  training examples (read_committed): %,d emitted, positive share %.1f%% (after sampling negatives)",
+                    examples.get(), 100.0 * positiveExamples.get() / examples.get()));
+        }
         boolean features = jobs.containsKey(QueryTarget.FEATURE_JOB);
         boolean recall = jobs.containsKey(QueryTarget.INDEX_JOB);
         if (!features && !recall) {
