@@ -164,16 +164,35 @@ final class KeyJoin {
         }
     }
 
-    /** The event time the key needs a timer for: its earliest due work (Long.MAX_VALUE: none). */
+    /**
+     * The event time the key needs a timer for: its earliest due work (Long.MAX_VALUE: none). A pending action needs no
+     * timer of its own while an open impression closes at or after its time and no closed negative could take it as a
+     * late positive: it is decided at that close, in event-time order before it, with the same result (the common
+     * case, an action in its impression's window, then costs no timer writes).
+     */
     long nextDue(JoinState state) {
         long next = Long.MAX_VALUE;
+        boolean lateTargets = false;
         for (HeldImpression held : state.getImpressions()) {
             next = Math.min(next, dueAt(held));
+            lateTargets |= held.getStatus() == CLOSED_NEGATIVE;
         }
         for (UserAction action : state.getPending()) {
-            next = Math.min(next, action.getEventTime());
+            next = Math.min(next, lateTargets ? action.getEventTime() : coveringClose(state, action.getEventTime()));
         }
         return next;
+    }
+
+    /** The earliest window end at or after {@code time} of an open impression, else {@code time} itself. */
+    private long coveringClose(JoinState state, long time) {
+        long covering = Long.MAX_VALUE;
+        for (HeldImpression held : state.getImpressions()) {
+            long end = held.getEventTime() + settings.windowMs();
+            if (held.getStatus() == OPEN && end >= time) {
+                covering = Math.min(covering, end);
+            }
+        }
+        return covering == Long.MAX_VALUE ? time : covering;
     }
 
     /** Impressions whose window is still open. */

@@ -233,37 +233,16 @@ public final class DedupJobBenchmark implements BenchStack.Benchmark {
             tps.add(new TopicPartition(topic, i));
         }
         String group = prefix + DedupJob.NAME;
-        List<double[]> window = new ArrayList<>();
+        Map<String, Object> rate;
         try (Admin admin = TopicAdmin.admin(stack.bootstrapServers())) {
-            long start = System.nanoTime();
-            long next = start;
-            while (System.nanoTime() - start <= cfg.getLong(TP_MAX_WINDOW_S) * 1_000_000_000L) {
-                long c = BenchReport.committed(admin, group, tps);
-                if (c >= sent) {
-                    break; // drained: the idle tail would bend the slope
-                }
-                double at = (System.nanoTime() - start) / 1e9;
-                window.add(new double[] {at, c});
-                if (window.size() % 10 == 1) {
-                    say(String.format(Locale.ROOT, "  t=%5.1f s committed %,d of %,d", at, c, sent));
-                }
-                next += 1_000_000_000L;
-                LockSupport.parkNanos(Math.max(0, next - System.nanoTime()));
-            }
-            // Wait for the rest, so the latency part starts on an idle job.
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-            while (BenchReport.committed(admin, group, tps) < sent && System.nanoTime() < deadline) {
-                Thread.sleep(1000);
-            }
+            rate = BenchReport.drainRate(admin, group, tps, sent, cfg.getLong(TP_WINDOW_S), cfg.getLong(TP_MAX_WINDOW_S));
         }
-        double length = window.size() < 2 ? 0 : window.get(window.size() - 1)[0] - window.get(0)[0];
-        double[] fit = window.size() < 2 ? new double[] {0, 0} : BenchReport.slope(window);
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("impressions_per_s", BenchReport.round(fit[0], 0));
-        r.put("r2", BenchReport.round(fit[1], 4));
-        r.put("window_s", BenchReport.round(length, 1));
+        r.put("impressions_per_s", rate.get("per_s"));
+        r.put("r2", rate.get("r2"));
+        r.put("window_s", rate.get("window_s"));
         r.put("backlog_impressions", sent);
-        r.put("window_long_enough", length >= cfg.getLong(TP_WINDOW_S));
+        r.put("window_long_enough", rate.get("window_long_enough"));
         say("throughput: " + r);
         return r;
     }

@@ -5,12 +5,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.TopicPartition;
@@ -202,4 +204,41 @@ public final class BenchReport {
         return new double[] {cov / vx, vy == 0 ? 1 : cov * cov / (vx * vy)};
     }
 
+    /**
+     * The rate a job drains a backlog at: its consumer group's committed offsets on {@code tps} sampled every second
+     * until they reach {@code total} (the idle tail would bend the slope) or {@code maxWindowS} passes; then waits (up
+     * to 10 minutes) for the rest, so what follows starts on an idle job. Returns {@code per_s} (least-squares slope),
+     * {@code r2}, {@code window_s} and {@code window_long_enough} (at least {@code minWindowS}).
+     */
+    public static Map<String, Object> drainRate(Admin admin, String group, List<TopicPartition> tps, long total,
+                                                long minWindowS, long maxWindowS) throws Exception {
+        List<double[]> window = new ArrayList<>();
+        long start = System.nanoTime();
+        long next = start;
+        while (System.nanoTime() - start <= maxWindowS * 1_000_000_000L) {
+            long c = committed(admin, group, tps);
+            if (c >= total) {
+                break;
+            }
+            double at = (System.nanoTime() - start) / 1e9;
+            window.add(new double[] {at, c});
+            if (window.size() % 10 == 1) {
+                BenchStack.say(String.format(Locale.ROOT, "  t=%5.1f s committed %,d of %,d", at, c, total));
+            }
+            next += 1_000_000_000L;
+            LockSupport.parkNanos(Math.max(0, next - System.nanoTime()));
+        }
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        while (committed(admin, group, tps) < total && System.nanoTime() < deadline) {
+            Thread.sleep(1000);
+        }
+        double length = window.size() < 2 ? 0 : window.get(window.size() - 1)[0] - window.get(0)[0];
+        double[] fit = window.size() < 2 ? new double[] {0, 0} : slope(window);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("per_s", round(fit[0], 0));
+        r.put("r2", round(fit[1], 4));
+        r.put("window_s", round(length, 1));
+        r.put("window_long_enough", length >= minWindowS);
+        return r;
+    }
 }
