@@ -49,7 +49,8 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, Impression, Us
 
     private transient KeyJoin join;
     private transient ValueState<JoinState> state;
-    private transient ListState<Long> impressionCounts;
+    private transient ListState<Long> openCounts;
+    private transient ListState<Long> heldCounts;
     private transient long openImpressions;
     private transient long heldImpressions;
     private transient JoinOutput output;
@@ -80,23 +81,26 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, Impression, Us
 
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
-        // The open/held gauges survive restarts: each subtask stores its counts, a restore sums what it gets.
-        impressionCounts = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("impression-counts", Types.LONG));
-        openImpressions = 0;
-        heldImpressions = 0;
-        int i = 0;
-        for (Long count : impressionCounts.get()) {
-            if (i++ % 2 == 0) {
-                openImpressions += count;
-            } else {
-                heldImpressions += count;
-            }
+        // The open/held gauges survive restarts: each subtask stores its counts, a restore sums what it gets (one list
+        // per count: a rescale redistributes the entries one by one).
+        openCounts = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("open-impressions", Types.LONG));
+        heldCounts = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("held-impressions", Types.LONG));
+        openImpressions = sum(openCounts);
+        heldImpressions = sum(heldCounts);
+    }
+
+    private static long sum(ListState<Long> counts) throws Exception {
+        long sum = 0;
+        for (Long count : counts.get()) {
+            sum += count;
         }
+        return sum;
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        impressionCounts.update(java.util.List.of(openImpressions, heldImpressions));
+        openCounts.update(java.util.List.of(openImpressions));
+        heldCounts.update(java.util.List.of(heldImpressions));
     }
 
     @Override
@@ -144,8 +148,7 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, Impression, Us
     public void processElement1(Impression impression, Context ctx, Collector<TrainingExample> out) throws Exception {
         JoinState current = load();
         output.to(ctx, out, impression.getUserId());
-        join.onImpression(current, impression.getUserId(), impression.getItemId(), impression,
-                ctx.timerService().currentWatermark(), output);
+        join.onImpression(current, impression, ctx.timerService().currentWatermark(), output);
         save(current, ctx.timerService());
     }
 

@@ -88,7 +88,7 @@ final class KeyJoin {
         return u < rate;
     }
 
-    void onImpression(JoinState state, String userId, String itemId, Impression impression, long watermark, Output out) {
+    void onImpression(JoinState state, Impression impression, long watermark, Output out) {
         long id = hash(impression.getImpressionId());
         for (HeldImpression held : state.getImpressions()) {
             if (held.getImpressionHash() == id) {

@@ -34,8 +34,8 @@ class KeyJoinTest {
         KeyJoin join = new KeyJoin(ExampleJoinerTest.settings(1.0, false));
         JoinState state = KeyJoin.emptyState();
         long wm = Long.MIN_VALUE;
-        join.onImpression(state, "u1", "i1", impression("imp-1", "r1", "u1", "i1", T0), wm, output);
-        join.onImpression(state, "u1", "i1", impression("imp-1", "r1", "u1", "i1", T0), wm, output);
+        join.onImpression(state, impression("imp-1", "r1", "u1", "i1", T0), wm, output);
+        join.onImpression(state, impression("imp-1", "r1", "u1", "i1", T0), wm, output);
         join.onAction(state, "u1", "i1", click("e0", "u1", "i1", T0 - MINUTE), wm, output);   // before any impression
         join.onAction(state, "u1", "i1", click("e1", "u1", "i1", T0 + MINUTE), wm, output);
         join.onAction(state, "u1", "i1", click("e1", "u1", "i1", T0 + MINUTE), wm, output);
@@ -43,7 +43,7 @@ class KeyJoinTest {
         join.advance(state, "u1", "i1", T0 + WINDOW, output);
         join.onAction(state, "u1", "i1", click("e2", "u1", "i1", T0 + WINDOW + 1), T0 + WINDOW + 1, output);
 
-        join.onImpression(state, "u1", "i1", impression("imp-2", "r2", "u1", "i1", T0 + 2 * WINDOW), T0 + WINDOW + 1, output);
+        join.onImpression(state, impression("imp-2", "r2", "u1", "i1", T0 + 2 * WINDOW), T0 + WINDOW + 1, output);
         join.advance(state, "u1", "i1", T0 + 3 * WINDOW, output);
         join.onAction(state, "u1", "i1", click("e3", "u1", "i1", T0 + 3 * WINDOW), T0 + 3 * WINDOW, output);
 
