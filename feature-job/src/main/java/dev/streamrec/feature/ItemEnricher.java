@@ -131,7 +131,9 @@ public class ItemEnricher extends KeyedCoProcessFunction<String, UserAction, Ite
         cache.remove(ctx.getCurrentKey()); // the next action reads the profile this update stores
         ItemProfile item = profile.value();
         if (item == null) {
-            item = new ItemProfile(embedding.getItemId(), null, new ArrayList<>(), false, new HashMap<>(), new HashMap<>(), 0L);
+            // A builder, not the all-fields constructor: a build whose ItemProfile has more fields still runs this.
+            item = ItemProfile.newBuilder().setItemId(embedding.getItemId()).setCategory(null).setTags(new ArrayList<>())
+                    .setDeleted(false).setVectors(new HashMap<>()).setVersionTimes(new HashMap<>()).setUpdatedAt(0L).build();
         }
         Long seen = item.getVersionTimes().get(embedding.getModelVersion());
         Long allDeleted = item.getVersionTimes().get(Tombstones.ALL_VERSIONS); // a tombstone deletes every version

@@ -10,6 +10,8 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.InternalTimer;
@@ -64,6 +66,7 @@ public class UserFeatureUpdater extends MicroBatchOperator<UserFeatures>
     private final FeatureParams params;
     private final long userTtlMs;
 
+    private transient Histogram freshness;
     private transient ValueState<UserFeatures> features;
     /** Broadcast state: model version -> its latest control event (replayed older events do not overwrite it). */
     private transient BroadcastState<String, ModelVersion> versions;
@@ -117,6 +120,9 @@ public class UserFeatureUpdater extends MicroBatchOperator<UserFeatures>
         expiredUsers = metrics.counter("expiredUsers");
         retiredVectors = metrics.counter("retiredUserVectors");
         flushes = metrics.counter("featureBatches");
+        // Wall clock at the write minus the latest action's event time: how fresh served features are (for live
+        // traffic; a replay of old events shows its age instead). The dashboard's freshness panel.
+        freshness = metrics.histogram("freshnessMillis", new DescriptiveStatisticsHistogram(1000));
         staleVersionEvents = metrics.counter("staleModelVersionEvents");
     }
 
@@ -168,6 +174,7 @@ public class UserFeatureUpdater extends MicroBatchOperator<UserFeatures>
             UserFeatureMath.summarize(p.features);
             setCurrentKey(p.features.getUserId());
             features.update(p.features);
+            freshness.update(p.features.getUpdatedAt() - p.features.getLastEventTime());
             if (p.created) {
                 expiryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, p.features.getUpdatedAt() + userTtlMs);
             }

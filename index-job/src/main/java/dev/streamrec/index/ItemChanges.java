@@ -37,7 +37,9 @@ public final class ItemChanges {
      */
     public static Change apply(ShardItem current, ItemEmbedding event, float[] unitVector, LongSupplier nextSeq, long now) {
         ShardItem item = current != null ? current
-                : new ShardItem(event.getItemId(), null, new ArrayList<>(), new HashMap<>(), 0L, now);
+                // A builder, not the all-fields constructor: a build whose ShardItem has more fields still runs this.
+                : ShardItem.newBuilder().setItemId(event.getItemId()).setCategory(null).setTags(new ArrayList<>())
+                        .setVersions(new HashMap<>()).setDeletedAt(0L).setUpdatedAt(now).build();
         long t = event.getEventTime();
         Map<String, VersionedVector> versions = item.getVersions();
         if (event.getStatus() == ItemStatus.DELETED) {

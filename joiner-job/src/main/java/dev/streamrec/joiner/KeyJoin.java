@@ -67,7 +67,8 @@ final class KeyJoin {
     }
 
     static JoinState emptyState() {
-        return new JoinState(new ArrayList<>(), new ArrayList<>(), 0L);
+        // A builder, not the all-fields constructor: a build whose JoinState has more fields still runs this.
+        return JoinState.newBuilder().setImpressions(new ArrayList<>()).setPending(new ArrayList<>()).setTimer(0L).build();
     }
 
     static boolean isEmpty(JoinState state) {

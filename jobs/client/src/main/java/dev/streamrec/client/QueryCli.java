@@ -85,8 +85,8 @@ public final class QueryCli {
         System.exit(run(args, System.out, System.err));
     }
 
-    /** Runs the command; returns the exit status. */
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    /** Runs one bin/query command line; returns its exit status (the operator CLI runs it as "streamrec query"). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
         String command = null;
         Map<String, String> options = new LinkedHashMap<>();
         try {

@@ -13,9 +13,15 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import dev.streamrec.jobs.config.CommonOptions;
 import dev.streamrec.jobs.config.JobConfig;
+import dev.streamrec.jobs.io.KafkaIO;
 
 /** Environment settings every job runs with, and the job entry point used by each job's main. */
 public final class JobSetup {
+    /** Job parameter: what the transactional ids of the job's Kafka sinks start with. */
+    public static final String TRANSACTIONAL_ID_ROOT = "streamrec.transactional-id-root";
+    /** Job parameter: the job's topic prefix. */
+    public static final String TOPIC_PREFIX = "streamrec.topic-prefix";
+
     private JobSetup() {}
 
     public static void configure(StreamExecutionEnvironment env, JobConfig config) {
@@ -28,6 +34,11 @@ public final class JobSetup {
         conf.setString("execution.checkpointing.incremental", "true");
         conf.setString("pipeline.object-reuse", config.get(CommonOptions.OBJECT_REUSE));
         env.configure(conf);
+        // Published with the job (REST /jobs/:id/config, user-config): the cluster CLI checks a job it submits against them.
+        Configuration published = new Configuration();
+        published.setString(TRANSACTIONAL_ID_ROOT, KafkaIO.transactionalIdRoot(config));
+        published.setString(TOPIC_PREFIX, config.get(CommonOptions.TOPIC_PREFIX));
+        env.getConfig().setGlobalJobParameters(published);
         long interval = config.getLong(CommonOptions.CHECKPOINT_INTERVAL_MS);
         if (interval > 0) {
             env.enableCheckpointing(interval, CheckpointingMode.EXACTLY_ONCE);

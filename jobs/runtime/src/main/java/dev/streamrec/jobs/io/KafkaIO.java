@@ -75,10 +75,19 @@ public final class KafkaIO {
                 .setBootstrapServers(config.get(CommonOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(new AvroRecordSerializer<>(config.topic(topic), type, key))
                 .setDeliveryGuarantee(guarantee)
-                .setTransactionalIdPrefix(config.get(CommonOptions.TOPIC_PREFIX) + config.jobName() + "-" + sinkName)
+                .setTransactionalIdPrefix(transactionalIdRoot(config) + sinkName)
                 .setKafkaProducerConfig(producer)
                 .setTransactionNamingStrategy(transactionNaming(config))
                 .build();
+    }
+
+    /**
+     * What every transactional id of the job's sinks starts with: topic prefix and job name. Two jobs whose roots
+     * overlap would fence each other's producers (the cluster CLI refuses to submit such a job; JobSetup publishes the
+     * root as a job parameter for it).
+     */
+    public static String transactionalIdRoot(JobConfig config) {
+        return config.get(CommonOptions.TOPIC_PREFIX) + config.jobName() + "-";
     }
 
     /** The sinks' producer settings: the job's defaults, overridden by the user's Kafka properties. */
