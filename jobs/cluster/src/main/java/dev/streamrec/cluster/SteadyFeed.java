@@ -23,7 +23,7 @@ import dev.streamrec.testkit.KafkaTestIO;
 
 /**
  * Steady input for the cluster tests and benchmark: the demo generator's items once, then its users' actions and the
- * impressions of their feed requests at a fixed rate with wall-clock event times, until closed. A record counts as
+ * impressions of their feed requests at a fixed rate, each stamped with the wall clock when sent, until closed. A record counts as
  * sent only once the broker acknowledged it (idempotent producer: a retry is not a second record), so {@link Sent}
  * is what the pipeline was fed, for {@link PipelineChecker} to compare the outputs with.
  */
@@ -119,12 +119,17 @@ public final class SteadyFeed implements AutoCloseable {
                 }
                 SpecificRecord event = events.next();
                 limiter.acquire();
+                // Stamped when sent: the generator stamps a feed request's impressions and actions together, so ones
+                // held back by a pause would arrive behind the watermark (late events to dead letters).
+                long now = System.currentTimeMillis();
                 if (event instanceof UserAction a) {
+                    a.setEventTime(now);
                     send(producer, Topic.USER_ACTIONS, a.getUserId(), a, () -> {
                         actionsPerUser.merge(a.getUserId(), 1, Integer::sum);
                         lastActionTime.merge(a.getUserId(), a.getEventTime(), Math::max);
                     });
                 } else if (event instanceof Impression i) {
+                    i.setEventTime(now);
                     send(producer, Topic.IMPRESSIONS, i.getUserId(), i, () -> impressionTimes.put(i.getImpressionId(), i.getEventTime()));
                 }
             }
