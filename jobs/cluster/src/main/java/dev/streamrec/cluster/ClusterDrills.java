@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -54,24 +55,27 @@ public final class ClusterDrills implements AutoCloseable {
 
     /** Stop with a savepoint, start {@code jar} (null: the same build) from it; timed until {@code key} is answered. */
     public Restart upgrade(String job, Path jar, String key) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        String jobId = operator.upgrade(job, jar, 0, false);
-        awaitServing(job, key, start + timeout.toNanos());
-        return new Restart(job, jobId, operator.history(job).lastStart().orElseThrow().savepoint(), seconds(start));
+        return timed(job, key, () -> operator.upgrade(job, jar, 0, false));
     }
 
     /** {@link Operator#rollback} (the build before, from a savepoint taken now), timed like {@link #upgrade}. */
     public Restart rollback(String job, String key) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        String jobId = operator.rollback(job, false);
-        awaitServing(job, key, start + timeout.toNanos());
-        return new Restart(job, jobId, operator.history(job).lastStart().orElseThrow().savepoint(), seconds(start));
+        return timed(job, key, () -> operator.rollback(job, false));
     }
 
-    /** {@link Operator#rescale}, timed from the stop to every task running at the new parallelism. */
+    /** {@link Operator#rescale}, timed like {@link #upgrade}. */
     public Restart rescale(String job, int parallelism, String key) throws IOException, InterruptedException {
+        return timed(job, key, () -> operator.rescale(job, parallelism));
+    }
+
+    /** An operator action that restarts a job (returns its new id). */
+    private interface JobRestart {
+        String run() throws IOException, InterruptedException;
+    }
+
+    private Restart timed(String job, String key, JobRestart restart) throws IOException, InterruptedException {
         long start = System.nanoTime();
-        String jobId = operator.rescale(job, parallelism);
+        String jobId = restart.run();
         awaitServing(job, key, start + timeout.toNanos());
         return new Restart(job, jobId, operator.history(job).lastStart().orElseThrow().savepoint(), seconds(start));
     }
@@ -118,34 +122,33 @@ public final class ClusterDrills implements AutoCloseable {
         if (target == null) {
             return;
         }
-        String last = "not asked yet";
-        while (System.nanoTime() < deadlineNanos) {
-            for (RecallClient client : clients) {
-                Lookup<?> answer = client.lookup(target, key, Duration.ofSeconds(2));
-                if (answer.found()) {
-                    return;
-                }
-                last = answer.describe();
-            }
-            Thread.sleep(100);
+        Lookup<?> last = ask(target, key, value -> true, deadlineNanos);
+        if (last == null || !last.found()) {
+            throw new IllegalStateException("timed out waiting for " + job + " to answer for " + key + ": "
+                    + (last == null ? "not asked" : last.describe()));
         }
-        throw new IllegalStateException("timed out waiting for " + job + " to answer for " + key + ": " + last);
     }
 
     /** The first answer for {@code key} any proxy gives that meets {@code ready} (null: none within the timeout). */
-    public <T> T lookup(QueryTarget<T> target, String key, java.util.function.Predicate<? super T> ready)
+    public <T> T lookup(QueryTarget<T> target, String key, Predicate<? super T> ready) throws InterruptedException {
+        Lookup<T> last = ask(target, key, ready, System.nanoTime() + timeout.toNanos());
+        return last != null && last.found() ? last.value() : null;
+    }
+
+    /** Asks each TaskManager's proxy in turn until one answers with a value meeting {@code ready}; the last lookup. */
+    private <T> Lookup<T> ask(QueryTarget<T> target, String key, Predicate<? super T> ready, long deadlineNanos)
             throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
+        Lookup<T> last = null;
+        while (System.nanoTime() < deadlineNanos) {
             for (RecallClient client : clients) {
-                Lookup<T> answer = client.lookupUntil(target, key, Duration.ofSeconds(2), ready);
-                if (answer.found()) {
-                    return answer.value();
+                last = client.lookupUntil(target, key, Duration.ofSeconds(2), ready);
+                if (last.found()) {
+                    return last;
                 }
             }
             Thread.sleep(100);
         }
-        return null;
+        return last;
     }
 
     private boolean runsOn(String jobId, String resourceId) throws IOException, InterruptedException {

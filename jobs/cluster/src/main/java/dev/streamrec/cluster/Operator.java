@@ -30,6 +30,8 @@ import dev.streamrec.avro.ModelPhase;
 import dev.streamrec.avro.ModelVersion;
 import dev.streamrec.client.FlinkRestClient;
 import dev.streamrec.client.IndexShardMetrics;
+import dev.streamrec.jobs.JobSetup;
+import dev.streamrec.jobs.io.KafkaIO;
 import dev.streamrec.schemas.AvroSingleObjectSerde;
 import dev.streamrec.schemas.Topic;
 
@@ -43,7 +45,6 @@ public final class Operator {
     /** The pipeline in submission order: features first (recall reads them), the joiner last. */
     public static final List<String> PIPELINE = List.of("feature-job", "index-job", "dedup-job", "joiner-job");
     /** Published by every job (JobSetup): what its sinks' transactional ids start with. */
-    static final String TRANSACTIONAL_ID_ROOT = "streamrec.transactional-id-root";
 
     private final FlinkJobsApi api;
     private final Path savepointDir;
@@ -97,12 +98,12 @@ public final class Operator {
      * each other (the older one fails its next transaction).
      */
     public void checkTransactionalIds(String job, List<String> args) throws IOException, InterruptedException {
-        String root = topicPrefix(args) + job + "-";
+        String root = KafkaIO.transactionalIdRoot(topicPrefix(args), job);
         for (FlinkJobsApi.Job j : api.jobs()) {
             if (FlinkJobsApi.ended(j.state())) {
                 continue;
             }
-            String other = api.userConfig(j.id()).get(TRANSACTIONAL_ID_ROOT);
+            String other = api.userConfig(j.id()).get(JobSetup.TRANSACTIONAL_ID_ROOT);
             if (other != null && (other.startsWith(root) || root.startsWith(other))) {
                 throw new IllegalStateException("refusing to start " + job + ": its Kafka transactional ids (" + root
                         + "...) collide with those of running job " + j.name() + " " + j.id() + " (" + other
@@ -176,27 +177,28 @@ public final class Operator {
         return api.active(job).orElseThrow(() -> new IllegalStateException(job + " does not run on " + api.baseUrl()));
     }
 
+    /** A savepoint of the running job (it keeps running), recorded in its history. Returns its location. */
     public String savepoint(String job) throws IOException, InterruptedException {
-        FlinkJobsApi.Job j = running(job);
-        String location = api.awaitSavepoint(j.id(), api.triggerSavepoint(j.id(), savepointDir.toUri().toString()), timeout);
-        recordSavepoint(job, j.id(), location, false);
-        out.println("savepoint of " + job + " " + j.id() + ": " + location);
-        return location;
+        return savepoint(job, false);
     }
 
+    /** Stops the job with a savepoint, recorded in its history. Returns its location. */
     public String stop(String job) throws IOException, InterruptedException {
-        FlinkJobsApi.Job j = running(job);
-        String location = api.awaitSavepoint(j.id(), api.stopWithSavepoint(j.id(), savepointDir.toUri().toString()), timeout);
-        recordSavepoint(job, j.id(), location, true);
-        out.println("stopped " + job + " " + j.id() + " with savepoint " + location);
-        return location;
+        return savepoint(job, true);
     }
 
-    private void recordSavepoint(String job, String jobId, String location, boolean stopped) throws IOException {
+    private String savepoint(String job, boolean stop) throws IOException, InterruptedException {
+        FlinkJobsApi.Job j = running(job);
+        String dir = savepointDir.toUri().toString();
+        String trigger = stop ? api.stopWithSavepoint(j.id(), dir) : api.triggerSavepoint(j.id(), dir);
+        String location = api.awaitSavepoint(j.id(), trigger, timeout);
         JobHistory.Entry start = history(job).lastStart().orElse(null);
-        history(job).add(new JobHistory.Entry(System.currentTimeMillis(), "savepoint", jobId,
+        history(job).add(new JobHistory.Entry(System.currentTimeMillis(), "savepoint", j.id(),
                 start == null ? null : start.jar(), start == null ? List.of() : start.args(),
-                start == null ? 0 : start.parallelism(), location, stopped));
+                start == null ? 0 : start.parallelism(), location, stop));
+        out.println((stop ? "stopped " + job + " " + j.id() + " with savepoint " : "savepoint of " + job + " " + j.id() + ": ")
+                + location);
+        return location;
     }
 
     /** Stops the job with a savepoint and starts {@code jar} (null: the same build) from it. */
@@ -249,7 +251,7 @@ public final class Operator {
             String checkpoint = cp.isMissingNode() || cp.isNull() ? "none yet" : String.format("#%d %ds ago, %d ms, %s",
                     cp.path("id").asLong(), (System.currentTimeMillis() - cp.path("latest_ack_timestamp").asLong()) / 1000,
                     cp.path("end_to_end_duration").asLong(), bytes(cp.path("state_size").asLong()));
-            String prefix = Optional.ofNullable(api.userConfig(j.get().id()).get("streamrec.topic-prefix")).orElse(topicPrefix);
+            String prefix = Optional.ofNullable(api.userConfig(j.get().id()).get(JobSetup.TOPIC_PREFIX)).orElse(topicPrefix);
             lines.add(String.format("%-12s %-10s %s up %s, checkpoint %s, lag %s", job, j.get().state(), j.get().id(),
                     Duration.ofMillis(j.get().duration()).withNanos(0).toString().substring(2).toLowerCase(), checkpoint,
                     lag(prefix + job)));

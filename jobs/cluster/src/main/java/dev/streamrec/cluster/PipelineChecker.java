@@ -59,10 +59,6 @@ public final class PipelineChecker implements AutoCloseable {
         public long duplicated() {
             return duplicatedFeatures + duplicatedExamples + overAppliedActions;
         }
-
-        public boolean clean() {
-            return lost() == 0 && duplicated() == 0 && deadLetters == 0;
-        }
     }
 
     /**

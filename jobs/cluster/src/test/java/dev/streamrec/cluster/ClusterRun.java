@@ -58,6 +58,7 @@ final class ClusterRun implements AutoCloseable {
     final Operator operator;
     final ClusterDrills drills;
     final PipelineChecker checker;
+    private final FlinkRestClient rest;
     SteadyFeed feed;
 
     private ClusterRun(Path root, Path dir, Duration wait) throws Exception {
@@ -69,6 +70,7 @@ final class ClusterRun implements AutoCloseable {
                 config.bootstrapServers(), wait, System.out);
         this.drills = new ClusterDrills(new StandaloneCluster(config), operator, wait);
         this.checker = new PipelineChecker(config.bootstrapServers(), PREFIX, WINDOW_MS, WATERMARK_MARGIN_MS);
+        this.rest = new FlinkRestClient(config.restUrl(), Duration.ofSeconds(10));
     }
 
     /** {@code bin/cluster start} in a new temporary directory; fails with where the logs are if it does not come up. */
@@ -175,8 +177,7 @@ final class ClusterRun implements AutoCloseable {
 
     /** Items of a model version index-job's shards hold (their {@code version.V.items} gauges). */
     long versionItems(String version) throws Exception {
-        return IndexShardMetrics.versionItems(new FlinkRestClient(config.restUrl(), Duration.ofSeconds(10)),
-                operator.running("index-job").id(), version);
+        return IndexShardMetrics.versionItems(rest, operator.running("index-job").id(), version);
     }
 
     /** The Prometheus text of an endpoint (0: the JobManager, n: TaskManager n). */

@@ -87,7 +87,12 @@ public final class KafkaIO {
      * root as a job parameter for it).
      */
     public static String transactionalIdRoot(JobConfig config) {
-        return config.get(CommonOptions.TOPIC_PREFIX) + config.jobName() + "-";
+        return transactionalIdRoot(config.get(CommonOptions.TOPIC_PREFIX), config.jobName());
+    }
+
+    /** {@link #transactionalIdRoot(JobConfig)} of a job by its topic prefix and name (what the cluster CLI checks). */
+    public static String transactionalIdRoot(String topicPrefix, String jobName) {
+        return topicPrefix + jobName + "-";
     }
 
     /** The sinks' producer settings: the job's defaults, overridden by the user's Kafka properties. */
