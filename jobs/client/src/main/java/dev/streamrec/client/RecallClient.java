@@ -296,6 +296,8 @@ public final class RecallClient implements AutoCloseable {
         private volatile String restProblem;
         /** The last REST call's connection was refused: nothing listens there. */
         private volatile boolean restRefused;
+        /** REST has answered at least once, so {@link #id} is its answer, not a guess. */
+        private boolean restAnswered;
         private long refreshedAt = System.nanoTime() - MIN_REFRESH_INTERVAL_NANOS;
 
         CachedJob(String name) {
@@ -312,11 +314,19 @@ public final class RecallClient implements AutoCloseable {
                 return id;
             }
             refreshedAt = now;
+            boolean cutByDeadline = deadlineNanos - now < REST_TIMEOUT.toNanos();
             try {
                 Duration timeout = Duration.ofNanos(Math.min(deadlineNanos - now, REST_TIMEOUT.toNanos()));
                 id = rest.runningJob(name, timeout).orElse(null);
                 restProblem = null;
                 restRefused = false;
+                restAnswered = true;
+            } catch (java.net.SocketTimeoutException e) {
+                if (!(cutByDeadline && restAnswered)) {
+                    restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
+                    restRefused = false;
+                }
+                // else: the lookup's own deadline, not REST, ran out: the last answer REST gave still stands.
             } catch (IOException | RuntimeException e) {
                 restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
                 restRefused = e instanceof java.net.ConnectException;
