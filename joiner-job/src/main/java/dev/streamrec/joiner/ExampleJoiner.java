@@ -22,6 +22,7 @@ import org.apache.flink.util.Collector;
 
 import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.JoinState;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.JobMetrics;
@@ -38,7 +39,7 @@ import dev.streamrec.schemas.Topic;
  * event-time timer per key at its earliest due work (an action's time, a window's end, a lateness end). Flink's
  * interval join is inner only; negatives (impressions no action followed) need this.
  */
-public class ExampleJoiner extends KeyedCoProcessFunction<String, Impression, UserAction, TrainingExample>
+public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpression, UserAction, TrainingExample>
         implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
@@ -145,7 +146,7 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, Impression, Us
     }
 
     @Override
-    public void processElement1(Impression impression, Context ctx, Collector<TrainingExample> out) throws Exception {
+    public void processElement1(PackedImpression impression, Context ctx, Collector<TrainingExample> out) throws Exception {
         JoinState current = load();
         output.to(ctx, out, impression.getUserId());
         join.onImpression(current, impression, ctx.timerService().currentWatermark(), output);

@@ -1,6 +1,6 @@
 package dev.streamrec.joiner;
 
-import dev.streamrec.avro.Impression;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.UserAction;
 
 /**
@@ -14,7 +14,7 @@ final class JoinKey {
         return userId.length() + ":" + userId + itemId;
     }
 
-    static String of(Impression impression) {
+    static String of(PackedImpression impression) {
         return of(impression.getUserId(), impression.getItemId());
     }
 

@@ -7,6 +7,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 import dev.streamrec.avro.Impression;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.JobGraph;
@@ -20,9 +21,9 @@ import dev.streamrec.schemas.Topic;
  * joiner-job: impressions + user-actions -> training-examples, exactly once.
  *
  * <pre>
- * impressions  ─decode/validate─ event time ─▶ keyBy(user, item) ─┐
- *                                                                  ├─ ExampleJoiner ─▶ training-examples (transactions)
- * user-actions ─decode/validate─ event time ─▶ keyBy(user, item) ─┘
+ * impressions  ─decode/validate─ event time ─ pack ─▶ keyBy(user, item) ─┐
+ *                                                                         ├─ ExampleJoiner ─▶ training-examples (transactions)
+ * user-actions ─decode/validate─ event time ────────▶ keyBy(user, item) ─┘
  * every bad or too-late record ─▶ dead-letters
  * </pre>
  *
@@ -52,11 +53,13 @@ public class JoinerJob extends PipelineJob {
         rocksdb.setString("state.backend.rocksdb.compression.per.level", "NO_COMPRESSION");
         graph.env().configure(rocksdb);
 
-        DataStream<Impression> impressions = graph
+        DataStream<PackedImpression> impressions = graph
                 .read(Topic.IMPRESSIONS, "impressions", Impression.class,
                         RecordValidators.impression(RecordValidators.skew(config)), WatermarkStrategy.noWatermarks())
                 .assignTimestampsAndWatermarks(JobSetup.watermarks(config, (i, ts) -> i.getEventTime()))
-                .uid(graph.uid("impressions-watermarks")).name("impression event time");
+                .uid(graph.uid("impressions-watermarks")).name("impression event time")
+                .map(new ImpressionPacker())
+                .uid(graph.uid("pack-impressions")).name("pack impressions");
         DataStream<UserAction> actions = graph
                 .read(Topic.USER_ACTIONS, "actions", UserAction.class,
                         RecordValidators.userAction(RecordValidators.skew(config)), WatermarkStrategy.noWatermarks())

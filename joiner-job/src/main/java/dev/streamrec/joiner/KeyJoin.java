@@ -13,6 +13,7 @@ import com.google.common.hash.Hashing;
 import dev.streamrec.avro.HeldImpression;
 import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.JoinState;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.io.Rejection;
@@ -39,7 +40,7 @@ final class KeyJoin {
     static final String LATE_SUFFIX = ":late";
 
     private static final HashFunction MURMUR3 = Hashing.murmur3_128();
-    private static final ByteBuffer NO_HASHES = ByteBuffer.allocate(0);
+    private static final ByteBuffer NO_BYTES = ByteBuffer.allocate(0);
 
     /** What the join reports besides examples: the metrics count these. */
     enum Count {
@@ -82,15 +83,20 @@ final class KeyJoin {
 
     /** Whether a negative is kept at rate r: a uniform [0, 1) draw from its impressionId, so a replay keeps the same ones. */
     static boolean keepsNegative(String impressionId, double rate) {
+        return keepsNegative(hash(impressionId), rate);
+    }
+
+    /** {@link #keepsNegative(String, double)} from the impressionId's {@link #hash}. */
+    static boolean keepsNegative(long impressionHash, double rate) {
         if (rate >= 1) {
             return true;
         }
-        double u = (hash(impressionId) >>> 11) * 0x1.0p-53;
+        double u = (impressionHash >>> 11) * 0x1.0p-53;
         return u < rate;
     }
 
-    void onImpression(JoinState state, Impression impression, long watermark, Output out) {
-        long id = hash(impression.getImpressionId());
+    void onImpression(JoinState state, PackedImpression impression, long watermark, Output out) {
+        long id = impression.getImpressionHash();
         for (HeldImpression held : state.getImpressions()) {
             if (held.getImpressionHash() == id) {
                 out.count(Count.DUPLICATE_IMPRESSION);
@@ -99,13 +105,13 @@ final class KeyJoin {
         }
         long end = impression.getEventTime() + settings.windowMs();
         if (end <= watermark) {
-            out.reject(impression, new Rejection(Rejection.LATE_EVENT, "impression " + impression.getImpressionId()
-                    + " at " + impression.getEventTime() + " came after its join window closed (watermark " + watermark + ")"));
+            Impression late = ImpressionPacker.unpack(impression.getPacked(), impression.getUserId(), impression.getItemId());
+            out.reject(late, new Rejection(Rejection.LATE_EVENT, "impression " + late.getImpressionId()
+                    + " at " + late.getEventTime() + " came after its join window closed (watermark " + watermark + ")"));
             return;
         }
-        Impression stored = Impression.newBuilder(impression).setUserId("").setItemId("").build();
-        state.getImpressions().add(new HeldImpression(stored, id, hash(impression.getRequestId()), impression.getEventTime(),
-                OPEN, false, new HashMap<>(), new HashMap<>(), new HashMap<>(), null, NO_HASHES));
+        state.getImpressions().add(new HeldImpression(null, impression.getPacked(), id, impression.getRequestHash(),
+                impression.getEventTime(), OPEN, false, new HashMap<>(), new HashMap<>(), new HashMap<>(), null, NO_BYTES));
         out.count(Count.OPENED);
     }
 
@@ -287,18 +293,21 @@ final class KeyJoin {
     }
 
     private void close(HeldImpression held, String userId, String itemId, Output out) {
-        String impressionId = held.getImpression().getImpressionId();
         if (held.getPositive()) {
             held.setStatus(CLOSED_POSITIVE);
             out.count(Count.POSITIVE);
-            out.emit(example(held, userId, itemId, impressionId, 1, 1.0, false, false, out.now()));
+            Impression impression = impressionOf(held, userId, itemId);
+            out.emit(example(held, impression, impression.getImpressionId(), 1, 1.0, false, false, out.now()));
             forget(held);
             return;
         }
         held.setStatus(CLOSED_NEGATIVE);
-        if (keepsNegative(impressionId, settings.sampleRate())) {
+        // Decided from the id's hash: a dropped negative (most impressions) is never unpacked.
+        if (keepsNegative(held.getImpressionHash(), settings.sampleRate())) {
             out.count(Count.NEGATIVE_KEPT);
-            out.emit(example(held, userId, itemId, impressionId, 0, settings.sampleRate(), false, false, out.now()));
+            Impression impression = impressionOf(held, userId, itemId);
+            out.emit(example(held, impression, impression.getImpressionId(), 0, settings.sampleRate(), false, false,
+                    out.now()));
         } else {
             out.count(Count.NEGATIVE_DROPPED);
         }
@@ -313,25 +322,33 @@ final class KeyJoin {
             out.count(Count.LATE_POSITIVE_DROPPED);
         } else {
             label(held, action, true);
-            String impressionId = held.getImpression().getImpressionId();
+            Impression impression = impressionOf(held, userId, itemId);
             out.count(Count.LATE_POSITIVE);
-            out.emit(example(held, userId, itemId, impressionId + LATE_SUFFIX, 1, 1.0, true,
-                    keepsNegative(impressionId, settings.sampleRate()), out.now()));
+            out.emit(example(held, impression, impression.getImpressionId() + LATE_SUFFIX, 1, 1.0, true,
+                    keepsNegative(held.getImpressionHash(), settings.sampleRate()), out.now()));
         }
         forget(held);
+    }
+
+    /** The held impression with its ids: unpacked, or (state written before {@code packed}) a copy of the record. */
+    private static Impression impressionOf(HeldImpression held, String userId, String itemId) {
+        if (held.getImpression() != null) {
+            return Impression.newBuilder(held.getImpression()).setUserId(userId).setItemId(itemId).build();
+        }
+        return ImpressionPacker.unpack(held.getPacked(), userId, itemId);
     }
 
     /** After its last possible example an impression keeps only what the duplicate checks and matching need. */
     private static void forget(HeldImpression held) {
         held.setImpression(null);
+        held.setPacked(NO_BYTES);
         held.setLabels(new HashMap<>());
         held.setValues(new HashMap<>());
         held.setValueTimes(new HashMap<>());
     }
 
-    private TrainingExample example(HeldImpression held, String userId, String itemId, String exampleId, int label,
+    private TrainingExample example(HeldImpression held, Impression impression, String exampleId, int label,
                                     double rate, boolean late, boolean replacesNegative, long now) {
-        Impression impression = Impression.newBuilder(held.getImpression()).setUserId(userId).setItemId(itemId).build();
         Long first = held.getFirstActionTime();
         return TrainingExample.newBuilder()
                 .setImpression(impression)

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import dev.streamrec.avro.ActionType;
 import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.Impression;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.TrainingExample;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.jobs.io.DeadLetters;
@@ -33,7 +34,7 @@ class ExampleJoinerTest {
     static final EnumSet<ActionType> POSITIVE = EnumSet.of(ActionType.CLICK, ActionType.LIKE, ActionType.SHARE,
             ActionType.COMMENT, ActionType.PURCHASE, ActionType.COMPLETE);
 
-    private KeyedTwoInputStreamOperatorTestHarness<String, Impression, UserAction, TrainingExample> harness;
+    private KeyedTwoInputStreamOperatorTestHarness<String, PackedImpression, UserAction, TrainingExample> harness;
 
     static JoinerSettings settings(double rate, boolean emitLate) {
         return new JoinerSettings(WINDOW, LATENESS, emitLate, rate, POSITIVE, 4.0);
@@ -73,7 +74,7 @@ class ExampleJoinerTest {
     }
 
     void impression(Impression i) throws Exception {
-        harness.processElement1(i, i.getEventTime());
+        harness.processElement1(ImpressionPacker.pack(i), i.getEventTime());
     }
 
     void action(UserAction a) throws Exception {

@@ -20,6 +20,7 @@ import dev.streamrec.avro.ShardAnswer;
 import dev.streamrec.avro.IndexCommand;
 import dev.streamrec.avro.IndexControl;
 import dev.streamrec.avro.JoinState;
+import dev.streamrec.avro.PackedImpression;
 import dev.streamrec.avro.SeenSet;
 import dev.streamrec.avro.ShardItem;
 import dev.streamrec.avro.TrainingExample;
@@ -27,13 +28,13 @@ import dev.streamrec.avro.TriggerVector;
 import dev.streamrec.avro.UserAction;
 import dev.streamrec.avro.UserFeatures;
 
-/** Every top-level record the project writes to a topic or keeps in state: the set the compatibility check guards. */
+/** Every top-level record the project writes to a topic, keeps in state or ships between operators: the set the compatibility check guards. */
 public final class Records {
     public static final List<Class<? extends SpecificRecordBase>> ALL = List.of(
             UserAction.class, ItemEmbedding.class, Impression.class, ModelVersion.class, UserFeatures.class,
             RecallResult.class, TrainingExample.class, DeadLetter.class, EnrichedAction.class, ItemProfile.class,
             ShardItem.class, RecallRequest.class, TriggerVector.class, ShardAnswer.class, IndexCommand.class,
-            IndexControl.class, RecallRefill.class, SeenSet.class, JoinState.class);
+            IndexControl.class, RecallRefill.class, SeenSet.class, JoinState.class, PackedImpression.class);
 
     private Records() {}
 

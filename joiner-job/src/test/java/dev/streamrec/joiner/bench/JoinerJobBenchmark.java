@@ -288,6 +288,7 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
         r.put("window_s", rate.get("window_s"));
         r.put("backlog_events", sent);
         r.put("window_long_enough", rate.get("window_long_enough"));
+        r.put("cpu", rate.get("cpu"));
         say("throughput: " + r);
         r.put("emit_delay", emitDelay(prefix, events, eventTime));
         job.cancel().get(2, TimeUnit.MINUTES);
@@ -399,7 +400,10 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
                 + "checkpoint's own time.%n%n", num(tp.get("backlog_events")), cfg.get(TP_IMPRESSIONS),
                 cfg.get(TP_SPACING_MS), num(state.get("open_impressions")), num(state.get("actions_joined")),
                 num(delay.get("offered_impressions_per_s")), cfg.get(LAT_SPEEDUP), num(delay.get("examples_measured"))));
-        s.append("Raw figures: [`docs/bench/joiner-job.json`](bench/joiner-job.json).\n");
+        s.append("Where the CPU went while the backlog drained (every thread of the benchmark's JVM and of the broker's, "
+                + "from Linux's schedstat; run-queue wait is time a thread was ready but had no core):\n\n");
+        s.append(BenchReport.cpuTable((Map<String, Object>) tp.get("cpu")));
+        s.append("\nRaw figures: [`docs/bench/joiner-job.json`](bench/joiner-job.json).\n");
         BenchReport.replaceSection(docs.resolve("benchmarks.md"), "joiner-job", s.toString());
     }
 

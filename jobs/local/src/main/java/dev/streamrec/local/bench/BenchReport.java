@@ -208,15 +208,21 @@ public final class BenchReport {
      * The rate a job drains a backlog at: its consumer group's committed offsets on {@code tps} sampled every second
      * until they reach {@code total} (the idle tail would bend the slope) or {@code maxWindowS} passes; then waits (up
      * to 10 minutes) for the rest, so what follows starts on an idle job. Returns {@code per_s} (least-squares slope),
-     * {@code r2}, {@code window_s} and {@code window_long_enough} (at least {@code minWindowS}).
+     * {@code r2}, {@code window_s}, {@code window_long_enough} (at least {@code minWindowS}) and {@code cpu}: where
+     * the CPU went in the window ({@link ThreadCpu#between}).
      */
     public static Map<String, Object> drainRate(Admin admin, String group, List<TopicPartition> tps, long total,
                                                 long minWindowS, long maxWindowS) throws Exception {
         List<double[]> window = new ArrayList<>();
+        ThreadCpu.Snapshot cpuBefore = ThreadCpu.take();
         long start = System.nanoTime();
         long next = start;
+        long first = -1;
+        long last = 0;
         while (System.nanoTime() - start <= maxWindowS * 1_000_000_000L) {
             long c = committed(admin, group, tps);
+            first = first < 0 ? c : first;
+            last = c;
             if (c >= total) {
                 break;
             }
@@ -228,6 +234,8 @@ public final class BenchReport {
             next += 1_000_000_000L;
             LockSupport.parkNanos(Math.max(0, next - System.nanoTime()));
         }
+        ThreadCpu.Snapshot cpuAfter = ThreadCpu.take();
+        double drained = first < 0 ? 0 : last - first;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (committed(admin, group, tps) < total && System.nanoTime() < deadline) {
             Thread.sleep(1000);
@@ -239,6 +247,26 @@ public final class BenchReport {
         r.put("r2", round(fit[1], 4));
         r.put("window_s", round(length, 1));
         r.put("window_long_enough", length >= minWindowS);
+        r.put("cpu", ThreadCpu.between(cpuBefore, cpuAfter, drained, 8));
         return r;
+    }
+
+    /** A {@link ThreadCpu#between} result as a markdown table (empty without one). */
+    @SuppressWarnings("unchecked")
+    public static String cpuTable(Map<String, Object> cpu) {
+        if (cpu == null || !(cpu.get("top_threads") instanceof List<?> threads) || threads.isEmpty()) {
+            return "(no per-thread CPU figures on this system)\n";
+        }
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                "%.1f CPU-seconds in %.0f s (%.2f cores busy), %.1f µs of CPU per event.%n%n",
+                ((Number) cpu.get("cpu_s")).doubleValue(), ((Number) cpu.get("window_s")).doubleValue(),
+                ((Number) cpu.get("cores_busy")).doubleValue(), ((Number) cpu.get("cpu_us_per_event")).doubleValue()));
+        s.append("| threads | CPU (s) | run-queue wait (s) |\n|---|---|---|\n");
+        for (Object o : threads) {
+            Map<String, Object> t = (Map<String, Object>) o;
+            s.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", t.get("threads"),
+                    ((Number) t.get("cpu_s")).doubleValue(), ((Number) t.get("runqueue_wait_s")).doubleValue()));
+        }
+        return s.toString();
     }
 }
