@@ -386,7 +386,7 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
         s.append(String.format(Locale.ROOT, "| emit delay p50 (ms) | %,.0f | |%n", num(delay.get("p50_ms"))));
         s.append(String.format(Locale.ROOT, "| emit delay p99 (ms) | %,.0f | <= %,.0f (checkpoint interval + 1 s) |%n",
                 num(delay.get("p99_ms")), delayTarget));
-        s.append(String.format(Locale.ROOT, "%nThroughput: a backlog of %,.0f events (%s impressions, one every %s ms of "
+        s.append(String.format(Locale.ROOT, "%nThroughput: a backlog of %,.0f events (%,d impressions, one every %s ms of "
                 + "event time, and their actions, each topic in event-time order), so hour-long windows close while it "
                 + "drains; the figure is the least-squares slope of the job's committed offsets on both inputs "
                 + "(committed at checkpoints, with the output transaction). State: %,.0f impressions over 50 minutes of "
@@ -397,11 +397,12 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
                 + "clock; for each of %,.0f examples, when a read_committed consumer received it minus its `joinedAt` "
                 + "(the join operator's clock when the watermark passed the window's end). An example waits for the "
                 + "checkpoint that commits its transaction: the delay is up to one checkpoint interval plus the "
-                + "checkpoint's own time.%n%n", num(tp.get("backlog_events")), cfg.get(TP_IMPRESSIONS),
+                + "checkpoint's own time.%n%n", num(tp.get("backlog_events")), cfg.getLong(TP_IMPRESSIONS),
                 cfg.get(TP_SPACING_MS), num(state.get("open_impressions")), num(state.get("actions_joined")),
                 num(delay.get("offered_impressions_per_s")), cfg.get(LAT_SPEEDUP), num(delay.get("examples_measured"))));
         s.append("Where the CPU went while the backlog drained (every thread of the benchmark's JVM and of the broker's, "
-                + "from Linux's schedstat; run-queue wait is time a thread was ready but had no core):\n\n");
+                + "from Linux's schedstat, names as Linux keeps them, cut at 15 characters; run-queue wait is time a thread "
+                + "was ready but had no core):\n\n");
         s.append(BenchReport.cpuTable((Map<String, Object>) tp.get("cpu")));
         s.append("\nRaw figures: [`docs/bench/joiner-job.json`](bench/joiner-job.json).\n");
         BenchReport.replaceSection(docs.resolve("benchmarks.md"), "joiner-job", s.toString());

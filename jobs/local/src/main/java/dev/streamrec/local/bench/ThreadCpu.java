@@ -29,7 +29,7 @@ public final class ThreadCpu {
         processes.add(ProcessHandle.current());
         ProcessHandle.current().descendants().forEach(processes::add);
         for (ProcessHandle process : processes) {
-            String owner = process.pid() == ProcessHandle.current().pid() ? "" : "child " + command(process) + ": ";
+            String owner = process.pid() == ProcessHandle.current().pid() ? "" : command(process) + ": ";
             Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
             try (Stream<Path> list = Files.list(tasks)) {
                 for (Path task : (Iterable<Path>) list::iterator) {
@@ -90,7 +90,6 @@ public final class ThreadCpu {
         boolean broker = process.info().arguments()
                 .map(args -> java.util.Arrays.stream(args).anyMatch(a -> a.toLowerCase(java.util.Locale.ROOT).contains("kafka")))
                 .orElse(false);
-        return (broker ? "kafka broker" : process.info().command().map(c -> Path.of(c).getFileName().toString()).orElse("?"))
-                + " " + process.pid();
+        return broker ? "kafka broker" : process.info().command().map(c -> Path.of(c).getFileName().toString()).orElse("?");
     }
 }
