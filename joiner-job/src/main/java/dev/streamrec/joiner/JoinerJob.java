@@ -51,6 +51,7 @@ public class JoinerJob extends PipelineJob {
         Configuration rocksdb = new Configuration();
         rocksdb.setString("state.backend.rocksdb.compaction.style", "UNIVERSAL");
         rocksdb.setString("state.backend.rocksdb.compression.per.level", "NO_COMPRESSION");
+        rocksdb.setString("state.backend.rocksdb.options-factory", JoinerRocksDBOptions.class.getName());
         graph.env().configure(rocksdb);
 
         DataStream<PackedImpression> impressions = graph
