@@ -296,8 +296,7 @@ final class KeyJoin {
         if (held.getPositive()) {
             held.setStatus(CLOSED_POSITIVE);
             out.count(Count.POSITIVE);
-            Impression impression = impressionOf(held, userId, itemId);
-            out.emit(example(held, impression, impression.getImpressionId(), 1, 1.0, false, false, out.now()));
+            out.emit(example(held, userId, itemId, 1, 1.0, false, false, out.now()));
             forget(held);
             return;
         }
@@ -305,9 +304,7 @@ final class KeyJoin {
         // Decided from the id's hash: a dropped negative (most impressions) is never unpacked.
         if (keepsNegative(held.getImpressionHash(), settings.sampleRate())) {
             out.count(Count.NEGATIVE_KEPT);
-            Impression impression = impressionOf(held, userId, itemId);
-            out.emit(example(held, impression, impression.getImpressionId(), 0, settings.sampleRate(), false, false,
-                    out.now()));
+            out.emit(example(held, userId, itemId, 0, settings.sampleRate(), false, false, out.now()));
         } else {
             out.count(Count.NEGATIVE_DROPPED);
         }
@@ -322,9 +319,8 @@ final class KeyJoin {
             out.count(Count.LATE_POSITIVE_DROPPED);
         } else {
             label(held, action, true);
-            Impression impression = impressionOf(held, userId, itemId);
             out.count(Count.LATE_POSITIVE);
-            out.emit(example(held, impression, impression.getImpressionId() + LATE_SUFFIX, 1, 1.0, true,
+            out.emit(example(held, userId, itemId, 1, 1.0, true,
                     keepsNegative(held.getImpressionHash(), settings.sampleRate()), out.now()));
         }
         forget(held);
@@ -347,8 +343,11 @@ final class KeyJoin {
         held.setValueTimes(new HashMap<>());
     }
 
-    private TrainingExample example(HeldImpression held, Impression impression, String exampleId, int label,
-                                    double rate, boolean late, boolean replacesNegative, long now) {
+    /** The impression's example (a late positive's id is the impressionId + {@link #LATE_SUFFIX}). */
+    private TrainingExample example(HeldImpression held, String userId, String itemId, int label, double rate,
+                                    boolean late, boolean replacesNegative, long now) {
+        Impression impression = impressionOf(held, userId, itemId);
+        String exampleId = late ? impression.getImpressionId() + LATE_SUFFIX : impression.getImpressionId();
         Long first = held.getFirstActionTime();
         return TrainingExample.newBuilder()
                 .setImpression(impression)

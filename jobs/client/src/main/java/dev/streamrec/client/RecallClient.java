@@ -321,13 +321,10 @@ public final class RecallClient implements AutoCloseable {
                 restProblem = null;
                 restRefused = false;
                 restAnswered = true;
-            } catch (java.net.SocketTimeoutException e) {
-                if (!(cutByDeadline && restAnswered)) {
-                    restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
-                    restRefused = false;
-                }
-                // else: the lookup's own deadline, not REST, ran out: the last answer REST gave still stands.
             } catch (IOException | RuntimeException e) {
+                if (e instanceof java.net.SocketTimeoutException && cutByDeadline && restAnswered) {
+                    return id; // the lookup's own deadline, not REST, ran out: the last answer REST gave still stands
+                }
                 restProblem = "Flink REST at " + rest.baseUrl() + " unreachable: " + summary(e);
                 restRefused = e instanceof java.net.ConnectException;
             }
