@@ -13,8 +13,11 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import dev.streamrec.schemas.Topic;
@@ -53,7 +56,10 @@ public final class TopicAdmin {
         createTopics(bootstrap, List.of(newTopic(name, partitions, replicationFactor, configs)));
     }
 
-    /** Creates the topics that do not exist yet and waits until the broker has acknowledged all of them. */
+    /**
+     * Creates the topics that do not exist yet and waits until the broker has acknowledged all of them and its
+     * leaders serve every partition ({@link #awaitLeadersServe}).
+     */
     public static void createTopics(String bootstrap, List<NewTopic> topics) {
         try (Admin admin = admin(bootstrap)) {
             Map<String, KafkaFuture<Void>> results = admin.createTopics(topics).values();
@@ -66,11 +72,41 @@ public final class TopicAdmin {
                     }
                 }
             }
+            awaitLeadersServe(admin, topics);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (TimeoutException e) {
             throw new IllegalStateException("timed out creating topics on " + bootstrap, e);
+        }
+    }
+
+    /**
+     * Waits until the leader of every partition of {@code topics} answers a ListOffsets request. In KRaft a topic's
+     * creation is acknowledged once the controller has committed it, and the broker's metadata may name a leader
+     * before that broker has taken the partition on: an idempotent producer that sends several batches into that gap
+     * gets NOT_LEADER_OR_FOLLOWER for the first and then OUT_OF_ORDER_SEQUENCE_NUMBER for the rest, retried until the
+     * delivery timeout (seen with kafka-clients 4.2 on a loaded machine). ListOffsets is served by the same leader
+     * check as a produce request, so once it answers, the partition takes writes.
+     */
+    static void awaitLeadersServe(Admin admin, List<NewTopic> topics) throws InterruptedException, TimeoutException {
+        List<String> names = topics.stream().map(NewTopic::name).toList();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+        while (true) {
+            try {
+                // Described rather than taken from the request: a topic that existed already may have other counts.
+                Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+                admin.describeTopics(names).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS).forEach((name, d) ->
+                        d.partitions().forEach(p -> partitions.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+                admin.listOffsets(partitions).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the leaders of the partitions of " + names + " did not serve within "
+                            + TIMEOUT_SECONDS + " s", e.getCause());
+                }
+                Thread.sleep(100);
+            }
         }
     }
 
