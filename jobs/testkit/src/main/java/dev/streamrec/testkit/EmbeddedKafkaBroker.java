@@ -17,6 +17,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -40,6 +42,7 @@ import org.apache.kafka.common.Uuid;
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
+    private static final Set<Integer> HANDED_OUT_PORTS = ConcurrentHashMap.newKeySet();
     /** Generous: a broker JVM on a loaded 2-core machine was seen to need over 90 s (it returns as soon as it answers). */
     private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofMinutes(5);
     /** System property with extra broker JVM options (whitespace separated), appended after all others. */
@@ -439,13 +442,23 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    /** A free TCP port on 127.0.0.1 (free when asked; another process could still take it before it is bound). */
+    /**
+     * A free TCP port on 127.0.0.1 (free when asked; another process could still take it before it is bound). Never the
+     * same port twice in this JVM: the kernel may hand a probed port out again before its user has bound it (a
+     * MiniCluster's REST endpoint was seen failing to bind the port the broker starting beside it had been given).
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        while (true) {
+            int port;
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+                s.setReuseAddress(true);
+                port = s.getLocalPort();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (HANDED_OUT_PORTS.add(port)) {
+                return port;
+            }
         }
     }
 

@@ -86,11 +86,12 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
     static final Option LAT_SPEEDUP = Option.of("latency.speedup", 60, "Emit delay: event time runs this many times the wall clock.");
     static final Option LAT_SECONDS = Option.of("latency.seconds", 90, "Emit delay: load duration.");
     static final Option LAT_DISCARD_S = Option.of("latency.discard.s", 10, "Emit delay: examples joined in the first seconds are discarded.");
+    static final Option JOB_ARGS = Option.of("job.args", "", "More joiner-job options, space separated (e.g. \"--joiner.allowed-lateness.ms 0\"), to measure a setting; recorded in the parameters.");
     static final Option WRITE_DOCS = Option.of("write.docs", true, "Write docs/bench/joiner-job.json and the docs/benchmarks.md section.");
     static final Option DOCS_DIR = Option.of("docs.dir", "docs", "Where the docs are.");
     static final List<Option> OPTIONS = List.of(PARTITIONS, PARALLELISM, CHECKPOINT_MS, SLOTS, MANAGED_MEMORY, USERS, ITEMS,
             FEATURES, ACTION_SHARE, FP_IMPRESSIONS, TP_IMPRESSIONS, TP_SPACING_MS, TP_WINDOW_S, TP_MAX_WINDOW_S, LAT_RATE,
-            LAT_SPEEDUP, LAT_SECONDS, LAT_DISCARD_S, WRITE_DOCS, DOCS_DIR);
+            LAT_SPEEDUP, LAT_SECONDS, LAT_DISCARD_S, JOB_ARGS, WRITE_DOCS, DOCS_DIR);
 
     static final long WINDOW = 3_600_000L;
     static final double TARGET_EVENTS_PER_S = 50_000;
@@ -199,9 +200,13 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
 
     private JobClient startJob(String prefix) throws Exception {
         TopicAdmin.createPipelineTopics(stack.bootstrapServers(), prefix, cfg.getInt(PARTITIONS));
-        List<String> args = List.of("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
+        List<String> args = new ArrayList<>(List.of("--bootstrap.servers", stack.bootstrapServers(), "--topic.prefix", prefix,
                 "--parallelism", cfg.get(PARALLELISM), "--checkpoint.interval.ms", cfg.get(CHECKPOINT_MS),
-                "--source.starting-offsets", "earliest");
+                "--source.starting-offsets", "earliest"));
+        String more = cfg.get(JOB_ARGS).trim();
+        if (!more.isEmpty()) {
+            args.addAll(List.of(more.split("\\s+")));
+        }
         JobConfig jobConfig = new JoinerJob().parseConfig(args.toArray(new String[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(LocalFlinkCluster.HOST,
                 stack.restPort(), stack.flinkConfiguration());
@@ -373,7 +378,9 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
         BenchReport.writeJson(docs, "joiner-job", out);
 
         StringBuilder s = BenchReport.sectionStart("joiner-job", date, command, (Map<String, Object>) results.get("machine"));
+        String jobArgs = cfg.get(JOB_ARGS).trim();
         s.append(String.format(Locale.ROOT, "Setup: broker and MiniCluster on this machine, joiner-job with its defaults "
+                + (jobArgs.isEmpty() ? "" : "and `" + jobArgs.replace("%", "%%") + "` ")
                 + "(one-hour window, six hours of allowed lateness, negatives kept at r = 0.1), parallelism %s, %s "
                 + "partitions, checkpoint every %s ms, exactly-once sink, RocksDB; %s-feature snapshots, %s of "
                 + "impressions acted on (5%% of those after the window).%n%n",
