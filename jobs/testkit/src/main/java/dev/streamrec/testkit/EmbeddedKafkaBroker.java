@@ -66,7 +66,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.logFile = dir.resolve("broker.log");
         this.port = b.port > 0 ? b.port : freePort();
         int cport;
-        do {
+        do { // freePort never repeats its own ports, but an explicit client port is not one of them
             cport = freePort();
         } while (cport == port);
         this.controllerPort = cport;

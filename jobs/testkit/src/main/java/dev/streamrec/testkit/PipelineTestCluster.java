@@ -127,13 +127,7 @@ public class PipelineTestCluster implements BeforeAllCallback, AfterAllCallback 
 
         restPort = EmbeddedKafkaBroker.freePort();
         proxyPort = EmbeddedKafkaBroker.freePort();
-        stateServerPort = EmbeddedKafkaBroker.freePort();
-        while (proxyPort == restPort) {
-            proxyPort = EmbeddedKafkaBroker.freePort();
-        }
-        while (stateServerPort == restPort || stateServerPort == proxyPort) {
-            stateServerPort = EmbeddedKafkaBroker.freePort();
-        }
+        stateServerPort = EmbeddedKafkaBroker.freePort(); // freePort never repeats a port within this JVM
 
         Configuration conf = LocalFlinkCluster.configuration(tempDir, slots, restPort, proxyPort, stateServerPort,
                 MemorySize.parse("256m"));
