@@ -37,7 +37,7 @@ class InputValidationTest {
         return new RawRecord("topic", 2, 42, NOW, "k".getBytes(StandardCharsets.UTF_8), AvroSingleObjectSerde.of(type).encode(record));
     }
 
-    private static <T extends SpecificRecordBase> OneInputStreamOperatorTestHarness<RawRecord, T> harness(DecodeAndValidate<T> fn)
+    private static <T extends SpecificRecordBase> OneInputStreamOperatorTestHarness<RawRecord, T> harness(DecodeAndValidate<T, T> fn)
             throws Exception {
         var h = ProcessFunctionTestHarnesses.forProcessFunction(fn);
         h.setProcessingTime(NOW);
@@ -55,7 +55,7 @@ class InputValidationTest {
 
     @Test
     void badActionsAreDeadLetteredWithTheirReason() throws Exception {
-        var h = harness(new DecodeAndValidate<>("feature-job", UserAction.class, RecordValidators.userAction(skew())));
+        var h = harness(DecodeAndValidate.of("feature-job", UserAction.class, RecordValidators.userAction(skew())));
         UserAction good = action("u1", "i1", ActionType.CLICK, NOW);
         h.processElement(raw(UserAction.class, good), 0);
         h.processElement(new RawRecord("topic", 2, 43, NOW, null, new byte[] {1, 2, 3}), 0);
@@ -97,7 +97,7 @@ class InputValidationTest {
     @Test
     void itemsWithoutIdsOrAKnownStatusAreDeadLetteredWhenDecoded() throws Exception {
         // Vectors are checked after decoding, against their version's dimension (ItemVectorValidatorTest).
-        var h = harness(new DecodeAndValidate<>("feature-job", ItemEmbedding.class, RecordValidators.itemEmbeddingWithoutVector(skew())));
+        var h = harness(DecodeAndValidate.of("feature-job", ItemEmbedding.class, RecordValidators.itemEmbeddingWithoutVector(skew())));
         ItemEmbedding good = item("i1", "v1", vector(1, 4), "c", List.of(), NOW);
         h.processElement(raw(ItemEmbedding.class, good), 0);
         h.processElement(raw(ItemEmbedding.class, item("", "v1", vector(1, 4), "c", List.of(), NOW)), 0);
@@ -118,7 +118,7 @@ class InputValidationTest {
 
     @Test
     void badModelVersionEventsAreDeadLettered() throws Exception {
-        var h = harness(new DecodeAndValidate<>("feature-job", ModelVersion.class, RecordValidators.modelVersion()));
+        var h = harness(DecodeAndValidate.of("feature-job", ModelVersion.class, RecordValidators.modelVersion()));
         ModelVersion good = ModelVersion.newBuilder().setVersion("v2").setPhase(ModelPhase.SERVING).setEventTime(NOW).build();
         h.processElement(raw(ModelVersion.class, good), 0);
         h.processElement(raw(ModelVersion.class, ModelVersion.newBuilder(good).setVersion("").build()), 0);
@@ -132,7 +132,7 @@ class InputValidationTest {
     @Test
     void oldItemsFromACompactedTopicAreAcceptedButFutureOnesAreNot() throws Exception {
         EventTimeSkew compacted = new EventTimeSkew(HOUR, Long.MAX_VALUE / 4);
-        var h = harness(new DecodeAndValidate<>("feature-job", ItemEmbedding.class, RecordValidators.itemEmbeddingWithoutVector(compacted)));
+        var h = harness(DecodeAndValidate.of("feature-job", ItemEmbedding.class, RecordValidators.itemEmbeddingWithoutVector(compacted)));
         ItemEmbedding recent = item("i1", "v1", vector(1, 4), "c", List.of(), NOW);
         ItemEmbedding monthsOld = item("i2", "v1", vector(2, 4), "c", List.of(), NOW - 90 * 24 * HOUR);
         h.processElement(raw(ItemEmbedding.class, recent), 0);

@@ -1,7 +1,9 @@
 package dev.streamrec.joiner;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.state.ListState;
@@ -13,13 +15,17 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.TimerService;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
-import org.apache.flink.util.Collector;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
+import dev.streamrec.avro.DeadLetter;
 import dev.streamrec.avro.Impression;
 import dev.streamrec.avro.JoinState;
 import dev.streamrec.avro.PackedImpression;
@@ -35,12 +41,19 @@ import dev.streamrec.schemas.Records;
 import dev.streamrec.schemas.Topic;
 
 /**
- * Impressions and actions keyed by (user, item) in, training examples out: {@link KeyJoin} on the key's state, one
- * event-time timer per key at its earliest due work (an action's time, a window's end, a lateness end). Flink's
- * interval join is inner only; negatives (impressions no action followed) need this.
+ * Impressions and actions keyed by (user, item) in, training examples out: {@link KeyJoin} on the key's state, run
+ * for a key when its earliest due work (an action's time, a window's end, a lateness end) is reached by the
+ * watermark. Flink's interval join is inner only; negatives (impressions no action followed) need this.
+ *
+ * <p>The due times are kept in a {@link DueIndex} on the heap, not in Flink's timer service: the index is derived
+ * from the keyed state, so a restore rebuilds it from the keys it got and a checkpoint carries nothing of it.
+ * Measured in the benchmark (docs/benchmarks.md): with RocksDB's timer service two timer writes and a timer
+ * deletion per impression (a RocksDB write each, compacted later) took about a third of the join's CPU; Flink's heap
+ * timers avoid those writes but copy every timer into every checkpoint. The cost is heap: about 100 bytes per key
+ * with state (its key string and the entry).
  */
-public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpression, UserAction, TrainingExample>
-        implements CheckpointedFunction {
+public class ExampleJoiner extends AbstractStreamOperator<TrainingExample>
+        implements TwoInputStreamOperator<PackedImpression, UserAction, TrainingExample> {
     private static final long serialVersionUID = 1L;
 
     private final String job;
@@ -50,11 +63,13 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
 
     private transient KeyJoin join;
     private transient ValueState<JoinState> state;
+    private transient DueIndex due;
+    private transient long watermark;
     private transient ListState<Long> openCounts;
     private transient ListState<Long> heldCounts;
     private transient long openImpressions;
     private transient long heldImpressions;
-    private transient JoinOutput output;
+    private transient JoinOutput joinOutput;
     private transient AvroSingleObjectSerde<Impression> impressionSerde;
     private transient AvroSingleObjectSerde<UserAction> actionSerde;
     private transient DeadLetters.Metrics deadLetters;
@@ -81,7 +96,8 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
     }
 
     @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
         // The open/held gauges survive restarts: each subtask stores its counts, a restore sums what it gets (one list
         // per count: a rescale redistributes the entries one by one).
         openCounts = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("open-impressions", Types.LONG));
@@ -99,17 +115,20 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
     }
 
     @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        openCounts.update(java.util.List.of(openImpressions));
-        heldCounts.update(java.util.List.of(heldImpressions));
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        openCounts.update(List.of(openImpressions));
+        heldCounts.update(List.of(heldImpressions));
     }
 
     @Override
-    public void open(org.apache.flink.api.common.functions.OpenContext openContext) {
+    public void open() throws Exception {
+        super.open();
         Records.useGeneratedCoders();
         join = new KeyJoin(settings);
-        state = getRuntimeContext().getState(stateDescriptor());
-        output = new JoinOutput();
+        state = getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, stateDescriptor());
+        watermark = Long.MIN_VALUE;
+        joinOutput = new JoinOutput();
         impressionSerde = AvroSingleObjectSerde.of(Impression.class);
         actionSerde = AvroSingleObjectSerde.of(UserAction.class);
         deadLetters = new DeadLetters.Metrics(getRuntimeContext().getMetricGroup());
@@ -131,10 +150,36 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
         joinDelay = metrics.histogram("joinDelayMs", new DescriptiveStatisticsHistogram(1000));
         metrics.gauge("openImpressions", () -> openImpressions);
         metrics.gauge("heldImpressions", () -> heldImpressions);
+        metrics.gauge("dueIndexEntries", () -> due.size());
         metrics.gauge("positiveShareBeforeSampling", () -> share(count(KeyJoin.Count.POSITIVE),
                 count(KeyJoin.Count.NEGATIVE_KEPT) + count(KeyJoin.Count.NEGATIVE_DROPPED)));
         metrics.gauge("positiveShareAfterSampling", () -> share(count(KeyJoin.Count.POSITIVE),
                 count(KeyJoin.Count.NEGATIVE_KEPT)));
+        due = rebuildDueIndex();
+    }
+
+    /** One entry per key with state, at its next due work: after a restore, the keys this subtask got. */
+    private DueIndex rebuildDueIndex() throws Exception {
+        DueIndex index = new DueIndex();
+        List<String> keys;
+        // Collected first: reading a key's state moves the backend's current key, which its key iterator shares.
+        KeyedStateBackend<String> backend = getKeyedStateBackend();
+        try (Stream<String> stored = backend.getKeys(stateDescriptor().getName(), VoidNamespace.INSTANCE)) {
+            keys = stored.toList();
+        }
+        for (String key : keys) {
+            setCurrentKey(key);
+            JoinState current = state.value();
+            if (current != null && !KeyJoin.isEmpty(current)) {
+                index.add(join.nextDue(current), key);
+            }
+        }
+        return index;
+    }
+
+    /** Entries in the due index (stale ones included), for tests. */
+    int dueEntries() {
+        return due.size();
     }
 
     private long count(KeyJoin.Count what) {
@@ -146,36 +191,47 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
     }
 
     @Override
-    public void processElement1(PackedImpression impression, Context ctx, Collector<TrainingExample> out) throws Exception {
+    public void processElement1(StreamRecord<PackedImpression> record) throws Exception {
+        PackedImpression impression = record.getValue();
         JoinState current = load();
-        output.to(ctx, out, impression.getUserId());
-        join.onImpression(current, impression, ctx.timerService().currentWatermark(), output);
-        save(current, ctx.timerService());
+        long dueBefore = dueOf(current);
+        joinOutput.to(record.getTimestamp(), impression.getUserId());
+        join.onImpression(current, impression, watermark, joinOutput);
+        save(current, dueBefore);
     }
 
     @Override
-    public void processElement2(UserAction action, Context ctx, Collector<TrainingExample> out) throws Exception {
+    public void processElement2(StreamRecord<UserAction> record) throws Exception {
+        UserAction action = record.getValue();
         JoinState current = load();
-        output.to(ctx, out, action.getUserId());
-        join.onAction(current, action.getUserId(), action.getItemId(), action, ctx.timerService().currentWatermark(), output);
-        save(current, ctx.timerService());
+        long dueBefore = dueOf(current);
+        joinOutput.to(record.getTimestamp(), action.getUserId());
+        join.onAction(current, action.getUserId(), action.getItemId(), action, watermark, joinOutput);
+        save(current, dueBefore);
     }
 
+    /**
+     * Runs every key's work due at or before the watermark, earliest first (as Flink fires timers: before the
+     * watermark goes on and before the next record), then forwards it.
+     */
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrainingExample> out) throws Exception {
-        JoinState current = state.value();
-        if (current == null) {
-            return;
+    public void processWatermark(Watermark mark) throws Exception {
+        watermark = mark.getTimestamp();
+        while (due.hasDue(watermark)) {
+            long at = due.earliest();
+            String key = due.poll();
+            setCurrentKey(key);
+            JoinState current = state.value();
+            long dueBefore = current == null ? 0L : dueOf(current);
+            if (dueBefore == 0L || dueBefore > watermark) {
+                continue; // stale: the key's work moved later (or its state is gone) and has its own entry
+            }
+            String userId = JoinKey.userId(key);
+            joinOutput.to(at, userId);
+            join.advance(current, userId, JoinKey.itemId(key), watermark, joinOutput);
+            save(current, dueBefore);
         }
-        if (current.getTimer() == timestamp) {
-            current.setTimer(0L); // this one has fired
-        }
-        String key = ctx.getCurrentKey();
-        String userId = JoinKey.userId(key);
-        String itemId = JoinKey.itemId(key);
-        output.to(ctx, out, userId);
-        join.advance(current, userId, itemId, ctx.timerService().currentWatermark(), output);
-        save(current, ctx.timerService());
+        super.processWatermark(mark);
     }
 
     private JoinState load() throws Exception {
@@ -183,44 +239,43 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
         return current == null ? KeyJoin.emptyState() : current;
     }
 
-    /** Writes the key's state back (or clears it) and keeps its one timer at the earliest due work. */
-    private void save(JoinState current, TimerService timers) throws Exception {
-        long due = KeyJoin.isEmpty(current) ? 0L : join.nextDue(current);
-        if (due != current.getTimer()) {
-            if (current.getTimer() != 0L) {
-                timers.deleteEventTimeTimer(current.getTimer());
-            }
-            if (due != 0L) {
-                timers.registerEventTimeTimer(due);
-            }
-            current.setTimer(due);
-        }
-        if (due == 0L) {
-            state.clear();
-        } else {
-            state.update(current);
-        }
+    /** The key's next due work (0: none). */
+    private long dueOf(JoinState current) {
+        return KeyJoin.isEmpty(current) ? 0L : join.nextDue(current);
     }
 
-    /** Where {@link KeyJoin} reports to, pointed at the current call's context and collector. */
+    /** Writes the key's state back (or clears it) and gives the index an entry when its next due work moved. */
+    private void save(JoinState current, long dueBefore) throws Exception {
+        long next = dueOf(current);
+        if (next == 0L) {
+            state.clear();
+            return;
+        }
+        if (next != dueBefore) {
+            due.add(next, (String) getCurrentKey());
+        }
+        current.setTimer(next);
+        state.update(current);
+    }
+
+    /** Where {@link KeyJoin} reports to: this operator's output, records stamped with the current call's time. */
     private final class JoinOutput implements KeyJoin.Output {
-        private Context ctx;
-        private Collector<TrainingExample> out;
+        private final StreamRecord<TrainingExample> example = new StreamRecord<>(null);
+        private long timestamp;
         private String userId;
 
-        void to(Context ctx, Collector<TrainingExample> out, String userId) {
-            this.ctx = ctx;
-            this.out = out;
+        void to(long timestamp, String userId) {
+            this.timestamp = timestamp;
             this.userId = userId;
         }
 
         @Override
-        public void emit(TrainingExample example) {
+        public void emit(TrainingExample e) {
             examplesEmitted.inc();
-            if (!example.getLate() && example.getTimeToFirstActionMs() != null) {
-                joinDelay.update(example.getTimeToFirstActionMs());
+            if (!e.getLate() && e.getTimeToFirstActionMs() != null) {
+                joinDelay.update(e.getTimeToFirstActionMs());
             }
-            out.collect(example);
+            output.collect(example.replace(e, timestamp));
         }
 
         @Override
@@ -230,11 +285,10 @@ public class ExampleJoiner extends KeyedCoProcessFunction<String, PackedImpressi
             if (Rejection.LATE_EVENT.equals(why.code())) {
                 lateEventsDropped.inc();
             }
-            if (record instanceof Impression impression) {
-                ctx.output(DeadLetters.TAG, DeadLetters.ofDecoded(job, impressionsTopic, userId, impression, impressionSerde, why, now));
-            } else {
-                ctx.output(DeadLetters.TAG, DeadLetters.ofDecoded(job, actionsTopic, userId, (UserAction) record, actionSerde, why, now));
-            }
+            DeadLetter letter = record instanceof Impression impression
+                    ? DeadLetters.ofDecoded(job, impressionsTopic, userId, impression, impressionSerde, why, now)
+                    : DeadLetters.ofDecoded(job, actionsTopic, userId, (UserAction) record, actionSerde, why, now);
+            output.collect(DeadLetters.TAG, new StreamRecord<>(letter, timestamp));
         }
 
         @Override

@@ -1,6 +1,7 @@
 package dev.streamrec.joiner;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -21,7 +22,7 @@ import dev.streamrec.schemas.Topic;
  * joiner-job: impressions + user-actions -> training-examples, exactly once.
  *
  * <pre>
- * impressions  ─decode/validate─ event time ─ pack ─▶ keyBy(user, item) ─┐
+ * impressions  ─decode/validate/pack─ event time ──▶ keyBy(user, item) ─┐
  *                                                                         ├─ ExampleJoiner ─▶ training-examples (transactions)
  * user-actions ─decode/validate─ event time ────────▶ keyBy(user, item) ─┘
  * every bad or too-late record ─▶ dead-letters
@@ -54,13 +55,13 @@ public class JoinerJob extends PipelineJob {
         rocksdb.setString("state.backend.rocksdb.options-factory", JoinerRocksDBOptions.class.getName());
         graph.env().configure(rocksdb);
 
+        // Packed as decoded: the impression's bytes as they came are kept, the fields the join decides on beside them.
         DataStream<PackedImpression> impressions = graph
-                .read(Topic.IMPRESSIONS, "impressions", Impression.class,
-                        RecordValidators.impression(RecordValidators.skew(config)), WatermarkStrategy.noWatermarks())
+                .readPacked(Topic.IMPRESSIONS, "impressions", Impression.class,
+                        RecordValidators.impression(RecordValidators.skew(config)), WatermarkStrategy.noWatermarks(),
+                        ImpressionPacker::pack, PackedImpression.class)
                 .assignTimestampsAndWatermarks(JobSetup.watermarks(config, (i, ts) -> i.getEventTime()))
-                .uid(graph.uid("impressions-watermarks")).name("impression event time")
-                .map(new ImpressionPacker())
-                .uid(graph.uid("pack-impressions")).name("pack impressions");
+                .uid(graph.uid("impressions-watermarks")).name("impression event time");
         DataStream<UserAction> actions = graph
                 .read(Topic.USER_ACTIONS, "actions", UserAction.class,
                         RecordValidators.userAction(RecordValidators.skew(config)), WatermarkStrategy.noWatermarks())
@@ -70,8 +71,8 @@ public class JoinerJob extends PipelineJob {
         SingleOutputStreamOperator<TrainingExample> examples = graph.deadLettersOf(impressions
                 .keyBy(JoinKey::of, Types.STRING)
                 .connect(actions.keyBy(JoinKey::of, Types.STRING))
-                .process(ExampleJoiner.from(config))
-                .uid(graph.uid("join")).name("join impressions to actions"));
+                .transform("join impressions to actions", TypeInformation.of(TrainingExample.class), ExampleJoiner.from(config))
+                .uid(graph.uid("join")));
 
         graph.write(examples, Topic.TRAINING_EXAMPLES, TrainingExample.class, e -> e.getImpression().getUserId(),
                 "training-examples");

@@ -26,7 +26,6 @@ class JoinerJobGraphTest {
             "Sink Committer: joiner-dead-letters-sink", "Sink Committer: joiner-training-examples-sink",
             "joiner-actions-decode", "joiner-actions-source", "joiner-actions-watermarks", "joiner-dead-letters-sink",
             "joiner-impressions-decode", "joiner-impressions-source", "joiner-impressions-watermarks", "joiner-join",
-            "joiner-pack-impressions",
             "joiner-training-examples-sink");
 
     static JobConfig config() {

@@ -66,10 +66,25 @@ public final class JobGraph {
     /** Like {@link #read(Topic, String, Class, Validator, WatermarkStrategy)}; tombstones mean what {@code tombstones} says. */
     public <T extends SpecificRecordBase> SingleOutputStreamOperator<T> read(Topic topic, String uidStem, Class<T> type,
             Validator<T> validator, Tombstones<T> tombstones, WatermarkStrategy<RawRecord> watermarks) {
-        SingleOutputStreamOperator<T> decoded = env
+        return decode(topic, uidStem, watermarks, DecodeAndValidate.of(job.name(), type, validator, tombstones));
+    }
+
+    /**
+     * Like {@link #read(Topic, String, Class, Validator, WatermarkStrategy)}, but what goes on is {@code packer}'s
+     * record made from each usable one and the bytes it came in.
+     */
+    public <T extends SpecificRecordBase, O> SingleOutputStreamOperator<O> readPacked(Topic topic, String uidStem,
+            Class<T> type, Validator<T> validator, WatermarkStrategy<RawRecord> watermarks,
+            DecodeAndValidate.Packer<T, O> packer, Class<O> packedType) {
+        return decode(topic, uidStem, watermarks, DecodeAndValidate.packed(job.name(), type, validator, packer, packedType));
+    }
+
+    private <O> SingleOutputStreamOperator<O> decode(Topic topic, String uidStem, WatermarkStrategy<RawRecord> watermarks,
+                                                     DecodeAndValidate<?, O> decode) {
+        SingleOutputStreamOperator<O> decoded = env
                 .fromSource(io.source(config, topic), watermarks, topic.baseName())
                 .uid(uid(uidStem + "-source"))
-                .process(new DecodeAndValidate<>(job.name(), type, validator, tombstones))
+                .process(decode)
                 .uid(uid(uidStem + "-decode")).name("decode " + topic.baseName());
         return deadLettersOf(decoded);
     }

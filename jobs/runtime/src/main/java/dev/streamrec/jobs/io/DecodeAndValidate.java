@@ -16,34 +16,59 @@ import dev.streamrec.schemas.AvroSingleObjectSerde;
 /**
  * Decodes raw Kafka records and validates them. Usable records go on; everything else goes to
  * {@link DeadLetters#TAG} with its reason and raw bytes, and is counted. Never throws for bad input.
+ *
+ * <p>With a {@link Packer}, what goes on is made from the usable record and the bytes it was decoded from (a job
+ * that stores a record as it came keeps those bytes instead of encoding it again).
  */
-public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunction<RawRecord, T>
-        implements ResultTypeQueryable<T> {
+public class DecodeAndValidate<T extends SpecificRecordBase, O> extends ProcessFunction<RawRecord, O>
+        implements ResultTypeQueryable<O> {
     private static final long serialVersionUID = 1L;
+
+    /** Makes the record that goes on from a usable record and the single-object bytes it was decoded from. */
+    @FunctionalInterface
+    public interface Packer<T, O> extends java.io.Serializable {
+        O pack(T record, byte[] encoded);
+    }
 
     private final String job;
     private final AvroSingleObjectSerde<T> serde;
     private final Validator<T> validator;
     private final Tombstones<T> tombstones;
+    private final Packer<T, O> packer;
+    private final TypeInformation<O> producedType;
 
     private transient DeadLetters.Metrics deadLetters;
     private transient Counter recordsIn;
 
-    public DecodeAndValidate(String job, Class<T> type, Validator<T> validator) {
-        this(job, type, validator, null);
-    }
-
-    /** With {@code tombstones}, a null value is the record it says (else a null value is undecodable). */
-    public DecodeAndValidate(String job, Class<T> type, Validator<T> validator, Tombstones<T> tombstones) {
+    private DecodeAndValidate(String job, Class<T> type, Validator<T> validator, Tombstones<T> tombstones,
+                              Packer<T, O> packer, TypeInformation<O> producedType) {
         this.job = job;
         this.serde = AvroSingleObjectSerde.of(type);
         this.validator = validator;
         this.tombstones = tombstones;
+        this.packer = packer;
+        this.producedType = producedType;
+    }
+
+    public static <T extends SpecificRecordBase> DecodeAndValidate<T, T> of(String job, Class<T> type, Validator<T> validator) {
+        return of(job, type, validator, null);
+    }
+
+    /** With {@code tombstones}, a null value is the record it says (else a null value is undecodable). */
+    public static <T extends SpecificRecordBase> DecodeAndValidate<T, T> of(String job, Class<T> type, Validator<T> validator,
+                                                                           Tombstones<T> tombstones) {
+        return new DecodeAndValidate<>(job, type, validator, tombstones, null, TypeInformation.of(type));
+    }
+
+    /** Usable records go on as {@code packer} makes them (tombstones are not expected). */
+    public static <T extends SpecificRecordBase, O> DecodeAndValidate<T, O> packed(
+            String job, Class<T> type, Validator<T> validator, Packer<T, O> packer, Class<O> packedType) {
+        return new DecodeAndValidate<>(job, type, validator, null, packer, TypeInformation.of(packedType));
     }
 
     @Override
-    public TypeInformation<T> getProducedType() {
-        return TypeInformation.of(serde.type());
+    public TypeInformation<O> getProducedType() {
+        return producedType;
     }
 
     @Override
@@ -53,7 +78,8 @@ public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunc
     }
 
     @Override
-    public void processElement(RawRecord raw, Context ctx, Collector<T> out) {
+    @SuppressWarnings("unchecked")
+    public void processElement(RawRecord raw, Context ctx, Collector<O> out) {
         recordsIn.inc();
         long now = ctx.timerService().currentProcessingTime();
         T record;
@@ -74,7 +100,7 @@ public class DecodeAndValidate<T extends SpecificRecordBase> extends ProcessFunc
             reject(raw, rejection, ctx, now);
             return;
         }
-        out.collect(record);
+        out.collect(packer == null ? (O) record : packer.pack(record, raw.value));
     }
 
     private void reject(RawRecord raw, Rejection rejection, Context ctx, long now) {

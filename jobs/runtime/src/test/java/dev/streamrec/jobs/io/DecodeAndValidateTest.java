@@ -19,7 +19,7 @@ class DecodeAndValidateTest {
 
     @Test
     void badBytesAndInvalidRecordsBecomeDeadLettersWithTheirReasonAndCoordinates() throws Exception {
-        DecodeAndValidate<UserAction> decode = new DecodeAndValidate<>("test-job", UserAction.class,
+        DecodeAndValidate<UserAction, UserAction> decode = DecodeAndValidate.of("test-job", UserAction.class,
                 RecordValidators.userAction(new EventTimeSkew(3_600_000, Long.MAX_VALUE / 4)));
         try (var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(decode))) {
             h.open();
