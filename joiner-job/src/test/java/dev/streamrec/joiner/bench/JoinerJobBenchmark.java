@@ -78,7 +78,7 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
     static final Option FEATURES = Option.of("features", 8, "Features in each impression's snapshot.");
     static final Option ACTION_SHARE = Option.of("action-share", 0.3, "Share of impressions a user acts on.");
     static final Option FP_IMPRESSIONS = Option.of("state.impressions", 1000000, "State: impressions (over 50 minutes of event time).");
-    static final Option TP_IMPRESSIONS = Option.of("throughput.impressions", 3500000, "Throughput: impressions in the backlog.");
+    static final Option TP_IMPRESSIONS = Option.of("throughput.impressions", 4500000, "Throughput: impressions in the backlog (enough that it drains over more than the minimum window).");
     static final Option TP_SPACING_MS = Option.of("throughput.spacing.ms", 2, "Throughput: event time between impressions.");
     static final Option TP_WINDOW_S = Option.of("throughput.window.s", 60, "Throughput: minimum window.");
     static final Option TP_MAX_WINDOW_S = Option.of("throughput.max-window.s", 100, "Throughput: the window ends after this long.");
