@@ -399,7 +399,7 @@ public final class JoinerJobBenchmark implements BenchStack.Benchmark {
                 + "(committed at checkpoints, with the output transaction). State: %,.0f impressions over 50 minutes of "
                 + "event time (all windows open) and the %,.0f actions in them, read by a job of their own; the full state "
                 + "size of the first checkpoint completed after its offsets reached the end (RocksDB SST files of the "
-                + "join state and timers, plus the sources' and sink's state), over the impressions. Emit delay: on the "
+                + "join state, plus the sources' and sink's state), over the impressions. Emit delay: on the "
                 + "throughput job once drained, %,.0f impressions/s offered with event time running %s times the wall "
                 + "clock; for each of %,.0f examples, when a read_committed consumer received it minus its `joinedAt` "
                 + "(the join operator's clock when the watermark passed the window's end). An example waits for the "
