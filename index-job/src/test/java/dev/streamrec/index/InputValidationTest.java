@@ -42,7 +42,7 @@ class InputValidationTest {
 
     @Test
     void undecodableUnknownStatusAndMissingIdsAreRejectedWhenDecoding() throws Exception {
-        var h = ProcessFunctionTestHarnesses.forProcessFunction(new DecodeAndValidate<>("index-job", ItemEmbedding.class,
+        var h = ProcessFunctionTestHarnesses.forProcessFunction(DecodeAndValidate.of("index-job", ItemEmbedding.class,
                 RecordValidators.itemEmbeddingWithoutVector(new EventTimeSkew(HOUR, Long.MAX_VALUE / 4)), Tombstones.itemDeletes()));
         h.setProcessingTime(T0);
         ItemEmbedding good = item("i1", "v1", filled(64, 0.1f), T0);
