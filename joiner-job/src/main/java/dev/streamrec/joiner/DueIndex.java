@@ -9,10 +9,10 @@ import java.util.Arrays;
  * it when it comes up, so nothing is ever removed from the middle.
  *
  * <p>A 4-ary min-heap on a {@code long[]} of due times beside the array of keys, not {@link java.util.PriorityQueue}:
- * measured in the benchmark, sifting a million entry objects through a comparator (a cache miss per level) took a
- * fifth of the join's CPU; comparing longs in one array takes a fraction of that, and four children side by side in
- * one cache line halve the levels a poll goes down. The JDK has no heap of primitives with a payload, and this is
- * all of it.
+ * in a profile of the benchmark, sifting a million entry objects through a comparator (a cache miss per level) was
+ * a fifth of the join threads' samples; comparing longs in one array takes a fraction of that, and four children
+ * side by side in one cache line halve the levels a poll goes down. The JDK has no heap of primitives with a
+ * payload, and this is all of it.
  */
 final class DueIndex {
     private long[] dues = new long[1024];

@@ -47,10 +47,11 @@ import dev.streamrec.schemas.Topic;
  *
  * <p>The due times are kept in a {@link DueIndex} on the heap, not in Flink's timer service: the index is derived
  * from the keyed state, so a restore rebuilds it from the keys it got and a checkpoint carries nothing of it.
- * Measured in the benchmark (docs/benchmarks.md): with RocksDB's timer service two timer writes and a timer
- * deletion per impression (a RocksDB write each, compacted later) took about a third of the join's CPU; Flink's heap
- * timers avoid those writes but copy every timer into every checkpoint. The cost is heap: about 100 bytes per key
- * with state (its key string and the entry).
+ * With RocksDB's timer service, two timer writes and a timer deletion per impression (a RocksDB write each,
+ * compacted later) were about a third of the join threads' Java samples in a profile of the benchmark; Flink's heap
+ * timers avoid those writes but copy every timer into every checkpoint. Side by side with the timer service the
+ * index (with impressions packed as read) cost 11% less CPU per event (docs/architecture.md, "The due index"). The
+ * cost is heap: about 100 bytes per key with state (its key string and the entry).
  */
 public class ExampleJoiner extends AbstractStreamOperator<TrainingExample>
         implements TwoInputStreamOperator<PackedImpression, UserAction, TrainingExample> {

@@ -17,8 +17,9 @@ import dev.streamrec.schemas.AvroSingleObjectSerde;
  * Decodes raw Kafka records and validates them. Usable records go on; everything else goes to
  * {@link DeadLetters#TAG} with its reason and raw bytes, and is counted. Never throws for bad input.
  *
- * <p>With a {@link Packer}, what goes on is made from the usable record and the bytes it was decoded from (a job
- * that stores a record as it came keeps those bytes instead of encoding it again).
+ * <p>What goes on is made by a {@link Packer} from the usable record and the bytes it was decoded from: the record
+ * itself ({@link #of}), or for a job that stores a record as it came, those bytes beside it ({@link #packed}), so it
+ * need not encode the record again.
  */
 public class DecodeAndValidate<T extends SpecificRecordBase, O> extends ProcessFunction<RawRecord, O>
         implements ResultTypeQueryable<O> {
@@ -57,7 +58,7 @@ public class DecodeAndValidate<T extends SpecificRecordBase, O> extends ProcessF
     /** With {@code tombstones}, a null value is the record it says (else a null value is undecodable). */
     public static <T extends SpecificRecordBase> DecodeAndValidate<T, T> of(String job, Class<T> type, Validator<T> validator,
                                                                            Tombstones<T> tombstones) {
-        return new DecodeAndValidate<>(job, type, validator, tombstones, null, TypeInformation.of(type));
+        return new DecodeAndValidate<>(job, type, validator, tombstones, (record, encoded) -> record, TypeInformation.of(type));
     }
 
     /** Usable records go on as {@code packer} makes them (tombstones are not expected). */
@@ -78,7 +79,6 @@ public class DecodeAndValidate<T extends SpecificRecordBase, O> extends ProcessF
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void processElement(RawRecord raw, Context ctx, Collector<O> out) {
         recordsIn.inc();
         long now = ctx.timerService().currentProcessingTime();
@@ -100,7 +100,7 @@ public class DecodeAndValidate<T extends SpecificRecordBase, O> extends ProcessF
             reject(raw, rejection, ctx, now);
             return;
         }
-        out.collect(packer == null ? (O) record : packer.pack(record, raw.value));
+        out.collect(packer.pack(record, raw.value));
     }
 
     private void reject(RawRecord raw, Rejection rejection, Context ctx, long now) {
